@@ -1,0 +1,5 @@
+import sys
+
+from femtojit.cli import main
+
+sys.exit(main())
