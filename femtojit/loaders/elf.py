@@ -69,7 +69,7 @@ _RELA_SIZE = 24
 @dataclass
 class _Section:
     index: int
-    name: str
+    name: str  # "#<index>" for a section without a name, so that messages stay readable
     type: str  # "SHT_PROGBITS", "SHT_NOBITS", ... (str(int) for unknown types)
     flags: int
     align: int
@@ -197,7 +197,7 @@ def _copy_out(raw: bytes, origin: str) -> _Object:
         if sh_type not in ("SHT_NOBITS", "SHT_NULL") and size:
             data = raw[offset:offset + size]
         sections.append(
-            _Section(index, section.name, sh_type, section["sh_flags"],
+            _Section(index, section.name or f"#{index}", sh_type, section["sh_flags"],
                      section["sh_addralign"], size, data, section["sh_info"])
         )
         if sh_type == "SHT_SYMTAB":
@@ -235,7 +235,9 @@ def _copy_out(raw: bytes, origin: str) -> _Object:
             )
             for entry in (relocation.entry for relocation in section.iter_relocations())
         ]
-        relocation_sections.append(_RelocationSection(section.name, section["sh_info"], entries))
+        relocation_sections.append(
+            _RelocationSection(section.name or f"#{index}", section["sh_info"], entries)
+        )
     return _Object(sections, symbols, relocation_sections)
 
 
