@@ -4,7 +4,8 @@ The instruction syntax is exactly the one tests/conformance/NOTES.md section 4 d
 every conformance test assembles to the bytes its upstream assembler gives. femtojit adds
 (documented in docs/assembly.md):
 
-- `#` comments (the conformance file reader strips them before the assembler sees the text);
+- comments: `#`, `;` or `//` to the end of the line (the conformance file reader strips `#`
+  comments before the assembler sees the text);
 - `label: instruction` on one line (upstream silently drops what follows a label);
 - `lddwd %rN, IMM64|LABEL` (0xb8) and `lddwr %rN, IMM64|LABEL` (0xd8): address of .data /
   .rodata plus the immediate, where LABEL is a label defined in that section;
@@ -44,7 +45,8 @@ class _Fixup:
 
 
 def strip_comment(line: str) -> str:
-    """The line without its `#` comment; a `#` inside a double-quoted string is kept."""
+    """The line without its comment (`#`, `;` or `//` to the end of the line); those
+    characters inside a double-quoted string are kept."""
     in_string = False
     escaped = False
     for pos, char in enumerate(line):
@@ -57,7 +59,7 @@ def strip_comment(line: str) -> str:
                 in_string = False
         elif char == '"':
             in_string = True
-        elif char == "#":
+        elif char in "#;" or line.startswith("//", pos):
             return line[:pos]
     return line
 
