@@ -8,7 +8,7 @@ and entry inside the program, and a container round trip that gives the program 
 
 from __future__ import annotations
 
-import importlib.util
+import importlib
 import struct
 from pathlib import Path
 
@@ -31,7 +31,15 @@ FUZZ = settings(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
 
-HAVE_VERIFIER = importlib.util.find_spec("femtojit.verify") is not None
+def _verifier():
+    """femtojit.verify.verify once the verifier is in the tree, else None."""
+    try:
+        return importlib.import_module("femtojit.verify").verify
+    except (ImportError, AttributeError):
+        return None
+
+
+VERIFY = _verifier()
 
 
 def _seed_objects() -> dict[str, bytes]:
@@ -80,11 +88,9 @@ def check_load(raw: bytes, kind: str | None = None) -> None:
         assert again.data == program.data
         assert again.rodata.startswith(program.rodata)
         assert again.functions == program.functions
-    if HAVE_VERIFIER:
-        from femtojit.verify import verify
-
+    if VERIFY is not None:
         try:
-            verify(program)
+            VERIFY(program)
         except FemtojitError as error:
             assert "\n" not in str(error), f"multi-line message: {error!r}"
 
@@ -172,3 +178,20 @@ def test_damaged_elf_section_headers(elf_seeds, data):
 @given(data=st.data(), kind=st.sampled_from(["elf", "container", "asm", "raw"]))
 def test_forced_kinds_on_mutations(elf_seeds, container_seeds, data, kind):
     check_load(data.draw(mutated(elf_seeds + container_seeds)), kind=kind)
+
+
+ASM_WORDS = [
+    "mov", "mov32", "add", "lddw", "lddwd", "lddwr", "ldxw", "stxdw", "ja", "jeq", "call",
+    "call local", "exit", "neg", "le16", "lock add", "%r0,", "%r1", "%r10,", "%r11", "0x10",
+    "-1", "+3", "[%r1+4],", "[%r10-8]", "L1:", "L1", "exit:", ".text", ".data", ".rodata",
+    ".byte", ".word 1, 2", ".globl main", ".entry main", "main:", ".asciz", '"x"', ".zero",
+    "4096", "0xffffffffffffffff", ".insn 0x9500000000000000", "#",
+]
+
+
+@FUZZ
+@given(lines=st.lists(st.lists(st.sampled_from(ASM_WORDS), min_size=1, max_size=4),
+                      min_size=1, max_size=12))
+def test_assembly_like_text(lines):
+    """Text made of assembly tokens reaches the assembler: AsmError/LoadError or a program."""
+    check_load("\n".join(" ".join(words) for words in lines).encode())

@@ -91,6 +91,8 @@ def _assemble(raw: bytes, origin: str) -> Program:
     from femtojit.asm import assemble_program
 
     program = assemble_program(text)
+    if not program.slots:
+        raise LoadError(f"{origin}: the assembly has no instructions")
     program.origin = f"{origin} (assembly)"
     return program
 
