@@ -207,6 +207,20 @@ def test_elf_errors_are_load_errors(tmp_path, compiled):
     )
     with pytest.raises(LoadError, match="pointers in initialised data"):
         load(data_pointer)
+    map_object = compile_bpf(
+        "struct map_def { unsigned type, key_size, value_size, max_entries; };\n"
+        'struct map_def counters __attribute__((section("maps"), used)) = {1, 4, 8, 16};\n'
+        "long f(void) { return (long)&counters; }\n",
+        tmp_path / "map.o",
+    )
+    with pytest.raises(LoadError, match="map relocation against symbol 'counters'"):
+        load(map_object)
+    function_pointer = compile_bpf(
+        "static int g(int x) { return x + 1; }\nlong f(void) { return (long)&g; }\n",
+        tmp_path / "function_pointer.o",
+    )
+    with pytest.raises(LoadError, match=r"instruction 0 \(.text\+0x0\): takes the address"):
+        load(function_pointer)
     good = compiled("globals.c").read_bytes()
     with pytest.raises(LoadError, match="machine"):
         load(good[:18] + struct.pack("<H", 62) + good[20:])  # EM_X86_64
