@@ -99,6 +99,8 @@ def test_pack_limits():
         write_container(Program([EXIT], functions=[Function("f", 3)]))
     with pytest.raises(PackError):
         write_container(Program([EXIT], functions=[Function("a\0b", 0)]))
+    with pytest.raises(PackError, match="twice"):
+        write_container(Program([EXIT], functions=[Function("f", 0), Function("f", 0)]))
     assert issubclass(PackError, FemtojitError)
 
 

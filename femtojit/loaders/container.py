@@ -149,6 +149,10 @@ def write_container(program: Program) -> bytes:
     """
     rodata = bytearray(program.rodata)
     entries = []
+    names = [function.name for function in program.functions]
+    for name in names:
+        if names.count(name) > 1:
+            raise PackError(f"function name {name!r} appears twice in the function table")
     for function in program.functions:
         encoded = function.name.encode("utf-8")
         if not encoded or b"\0" in encoded:

@@ -444,6 +444,9 @@ def _relocate(obj: _Object, layout: _Layout, origin: str) -> None:
             where = (f"{origin}: instruction {position // isa.SLOT_SIZE} "
                      f"({target.name}+{relocation.offset:#x})")
             if relocation.type == R_BPF_64_64:
+                if relocation.offset + 2 * isa.SLOT_SIZE > target.size:
+                    raise LoadError(f"{where}: R_BPF_64_64 relocation on the last slot of "
+                                    f"{target.name}, where no LDDW fits")
                 _relocate_lddw(obj, layout, layout.text, position, relocation, symbol, where)
             elif relocation.type == R_BPF_64_32:
                 _relocate_call(obj, layout, layout.text, position, relocation, symbol, where)
