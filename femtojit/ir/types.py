@@ -13,8 +13,8 @@ rewritten (position i of a call's `args` is always register i // 2, half i % 2).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from typing import ClassVar, Union
+from dataclasses import dataclass, field, fields
+from typing import ClassVar
 
 MASK32 = 0xFFFFFFFF
 
@@ -46,7 +46,7 @@ class Const:
         return f"#{self.value:#x}"
 
 
-Operand = Union[Var, Const]  # noqa: UP007 (a runtime alias; py3.10 target)
+Operand = Var | Const
 
 
 def lo_var(reg: int) -> Var:
@@ -119,12 +119,11 @@ class _Node:
 
     def copy(self):
         """A shallow copy with list fields copied, so rewriting the copy leaves self alone."""
-        cls = type(self)
         kwargs = {}
-        for name in cls.__dataclass_fields__:  # type: ignore[attr-defined]
-            value = getattr(self, name)
-            kwargs[name] = list(value) if isinstance(value, list) else value
-        return cls(**kwargs)
+        for f in fields(self):  # type: ignore[arg-type]
+            value = getattr(self, f.name)
+            kwargs[f.name] = list(value) if isinstance(value, list) else value
+        return type(self)(**kwargs)
 
 
 class Op(_Node):
