@@ -43,6 +43,13 @@ def describe_fields(insn: Insn) -> str:
     return f"opcode {insn.opcode:#04x} dst {insn.dst} src {insn.src} off {insn.off} imm {insn.imm}"
 
 
+def _raw_note(insn: Insn) -> str:
+    """Comment for a raw slot: what it is, when it is a known instruction without syntax."""
+    if insn.opcode == isa.OP_NEG64_FC and not (insn.src or insn.off or insn.imm):
+        return f"neg %r{insn.dst} in Femto-Container's encoding 0x8f"
+    return describe_fields(insn)
+
+
 def render(slots: list[Insn], i: int, label_for: LabelFor | None = None) -> tuple[str, int]:
     """(text, slots used) for the instruction at slot i. label_for(slot) names a target
     slot or returns None; without it every target is numeric."""
@@ -231,7 +238,7 @@ def disassemble(program: Program | list[Insn]) -> str:
             lines.append(f"{label}:")
         text, _width = render(slots, i, label_for)
         if text.startswith(".insn"):
-            text += f"  # {describe_fields(slots[i])}"
+            text += f"  # {_raw_note(slots[i])}"
         lines.append(text)
     for section, image in ((".data", data), (".rodata", rodata)):
         if image:
