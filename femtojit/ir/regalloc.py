@@ -183,7 +183,7 @@ def allocate(
         raise ValueError("allocate: duplicate registers in the list")
     clobbered = set(call_clobbered)
     precolored = dict(precolored or {})
-    for var, reg in precolored.items():
+    for reg in precolored.values():
         if reg not in registers:
             raise ValueError(f"allocate: precoloured register {reg!r} is not allocatable")
     graph = interference(fn, weights=weights, call_ops=call_ops)

@@ -72,7 +72,7 @@ def run(fn: T.Function) -> T.Function:
     # reaching definitions
     index = {b.id: i for i, b in enumerate(fn.blocks)}
     gen, kill = [], []
-    for bi, block in enumerate(fn.blocks):
+    for bi in range(len(fn.blocks)):
         g = k = 0
         for ids in block_defs[bi]:
             for i in ids:
