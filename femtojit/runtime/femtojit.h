@@ -169,6 +169,11 @@ typedef struct {
  * returns it with vm->result = r0 as it was before the call. */
 typedef uint32_t (*fjit_helper_t)(void *fc, uint64_t *regs);
 
+/* In the rfc profile the translated code takes all 64 bits of the return value (r0:r1 on Arm,
+ * a0:a1 on RV32, a2:a3 on Xtensa): helpers for rfc blobs have this type, stored in the helper
+ * table as fjit_helper_t (cast). */
+typedef uint64_t (*fjit_helper64_t)(void *fc, uint64_t *regs);
+
 typedef struct fjit_vm {
     const fjit_region_t *regions; /* +0  [0] stack [1] data [2] rodata [3] ctx, then hosts */
     uint32_t n_regions;           /* +4  */
