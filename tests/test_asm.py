@@ -438,3 +438,16 @@ def test_valid_instructions_disassemble_to_mnemonics(groups):
 
 def test_asm_error_is_a_femtojit_error():
     assert issubclass(AsmError, FemtojitError)
+
+
+def test_docs_example_assembles_and_verifies():
+    """The example in docs/assembly.md is a real, valid program."""
+    from femtojit.verify import verify
+    from tests.conftest import REPO
+
+    doc = (REPO / "docs" / "assembly.md").read_text()
+    example = doc.split("Example:\n\n```\n", 1)[1].split("```", 1)[0]
+    program = assemble_program(example)
+    assert program.rodata == b"hi\n\0" and program.data == bytes(4)
+    assert verify(program, profile="femto").helper_ids == {1}
+    assert assemble_program(disassemble(program)).text == program.text
