@@ -223,9 +223,9 @@ class _Assembler:
             raise self.error(f"offset in {text!r} out of the 16-bit range -32768..32767")
         return reg, off
 
-    def encode(self, m: str, ops: list[str]) -> None:  # noqa: C901 - one branch per form
+    def encode(self, m: str, ops: list[str]) -> None:
         reg = syntax.parse_register
-        if m in ("exit",):
+        if m == "exit":
             self.expect(m, ops, 0)
             if self.first_exit is None:
                 self.first_exit = len(self.slots)

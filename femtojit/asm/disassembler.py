@@ -82,7 +82,7 @@ def _target(i: int, delta: int, label_for: LabelFor | None, wide: bool) -> str |
     return None
 
 
-def _render_one(insn: Insn, i: int, label_for: LabelFor | None) -> str | None:  # noqa: C901
+def _render_one(insn: Insn, i: int, label_for: LabelFor | None) -> str | None:
     opcode, dst, src, off, imm = insn
     cls = opcode & 0x07
     if cls in (isa.CLS_ALU, isa.CLS_ALU64):

@@ -73,7 +73,7 @@ def compat_report(program: Program | list[Insn]) -> list[CompatIssue]:
     return issues
 
 
-def _insn_issues(insn: Insn, i: int) -> list[tuple[str, str]]:  # noqa: C901
+def _insn_issues(insn: Insn, i: int) -> list[tuple[str, str]]:
     opcode, _dst, src, off, imm = insn
     cls = opcode & 0x07
     op = opcode & 0xF0

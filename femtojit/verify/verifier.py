@@ -151,7 +151,7 @@ class _Checker:
             if error is not None:
                 yield error
 
-    def check_one(self, i: int, report: VerifyReport) -> VerifyError | None:  # noqa: C901
+    def check_one(self, i: int, report: VerifyReport) -> VerifyError | None:
         insn = self.slots[i]
         opcode, dst, src, off, imm = insn
         cls = opcode & 0x07
