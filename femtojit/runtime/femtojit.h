@@ -171,8 +171,12 @@ typedef uint32_t (*fjit_helper_t)(void *fc, uint64_t *regs);
 
 /* In the rfc profile the translated code takes all 64 bits of the return value (r0:r1 on Arm,
  * a0:a1 on RV32, a2:a3 on Xtensa): helpers for rfc blobs have this type, stored in the helper
- * table as fjit_helper_t (cast). */
+ * table with FJIT_HELPER64(fn). */
 typedef uint64_t (*fjit_helper64_t)(void *fc, uint64_t *regs);
+
+/* An rfc helper as a helper table entry (through void (*)(void), so that gcc's
+ * -Wcast-function-type accepts the different return type). */
+#define FJIT_HELPER64(fn) ((fjit_helper_t)(void (*)(void))(fjit_helper64_t)(fn))
 
 typedef struct fjit_vm {
     const fjit_region_t *regions; /* +0  [0] stack [1] data [2] rodata [3] ctx, then hosts */

@@ -89,7 +89,15 @@ static uint32_t fw_helper_write(void *fc, uint64_t *regs)
     return 1;
 }
 
+/* Helper 5, the conformance suite's "unwind": returns r1, all 64 bits (an rfc helper). */
+static uint64_t fw_helper_unwind(void *fc, uint64_t *regs)
+{
+    (void)fc;
+    return regs[1];
+}
+
 static const fjit_helper_entry_t fw_helper_table[] = {
+    {0x05u, FJIT_HELPER64(fw_helper_unwind)},
     {0x10u, fw_helper_sum},
     {0x11u, fw_helper_read},
     {0x12u, fw_helper_write},
