@@ -70,6 +70,16 @@ def check_symbol_name(name: str) -> str:
     return name
 
 
+def symbol_name_for(stem: str) -> str:
+    """A C identifier derived from a file name stem ("fletcher-32" -> "fletcher_32"), for
+    when the user names no symbol: invalid characters become '_', a leading digit or a
+    keyword gets a '_' in front."""
+    name = re.sub(r"[^A-Za-z0-9_]", "_", stem) or "_"
+    if name[0].isdigit() or name in _C_KEYWORDS:
+        name = "_" + name
+    return name
+
+
 def to_c_array(blob_bytes: bytes, name: str) -> str:
     """A C file defining the blob as `const uint8_t NAME[]` (8-byte aligned) and `NAME_len`."""
     check_symbol_name(name)

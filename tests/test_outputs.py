@@ -12,7 +12,14 @@ from firmware.fwkit import ARCHES, HERE, Firmware, assemble_code, build_firmware
 from femtojit import memmap
 from femtojit.blob import Blob, parse_blob
 from femtojit.errors import LoadError, TranslateError
-from femtojit.outputs import FORMATS, render_output, to_c_array, to_elf_object
+from femtojit.outputs import (
+    FORMATS,
+    check_symbol_name,
+    render_output,
+    symbol_name_for,
+    to_c_array,
+    to_elf_object,
+)
 
 FC_VALUE = 0x5EED
 E_CODE = -27
@@ -231,3 +238,13 @@ def test_render_output_formats():
     assert FORMATS == ("blob", "elf", "c")
     with pytest.raises(TranslateError, match="unknown output format"):
         render_output(blob, "hex", "x")
+
+
+@pytest.mark.parametrize(
+    "stem, name",
+    [("fletcher32", "fletcher32"), ("fletcher-32", "fletcher_32"), ("1st", "_1st"),
+     ("int", "_int"), ("", "_"), ("café", "caf_")],
+)  # fmt: skip
+def test_symbol_name_from_a_file_name(stem, name):
+    assert symbol_name_for(stem) == name
+    assert check_symbol_name(name) == name
