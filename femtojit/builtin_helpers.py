@@ -145,9 +145,10 @@ def format_printf(fmt: bytes, args: list[int], mem: MemoryAccess) -> bytes:
         elif conversion in "diuoxX":
             value = _integer_argument(next_argument(), conversion, length)
             out += _format_integer(value, conversion, flags, width, precision).encode("latin-1")
-        elif conversion == "p":
-            value = next_argument() & M32
-            out += _format_integer(value, "x", flags + "#", width, precision).encode("latin-1")
+        elif conversion == "p":  # newlib style: always 0x, even for NULL
+            pointer = f"0x{next_argument() & M32:x}"
+            padded = pointer.ljust(width) if "-" in flags else pointer.rjust(width)
+            out += padded.encode("latin-1")
         elif conversion == "c":
             char = bytes([next_argument() & 0xFF])
             pad = b" " * max(0, width - 1)
