@@ -31,7 +31,7 @@ class Case:
     name: str  # the encoder (or group) it tests
     call: Callable[..., bytes]
     kwargs: dict
-    asm: str | None  # the oracle's text for accepted cases
+    asm: str | None  # the oracle's text (for refused cases: best effort, may be None)
     disasm: bool = False  # `asm` is what the disassembler must print for our bytes
 
     def describe(self) -> str:
@@ -74,7 +74,7 @@ class CaseBook:
                 text = asm(args) if callable(asm) else asm.format(**args)
                 self.good[name].append(Case(name, call, args, text, disasm_when(args)))
             else:
-                self.bad[name].append(Case(name, call, args, None))
+                self.bad[name].append(Case(name, call, args, _render(asm, args)))
 
     def names(self) -> list[str]:
         return sorted(set(self.good) | set(self.bad))
@@ -86,6 +86,15 @@ class CaseBook:
 
     def disasm_cases(self) -> list[Case]:
         return [case for cases in self.good.values() for case in cases if case.disasm]
+
+
+def _render(asm: str | Callable[[dict], str], args: dict) -> str | None:
+    """The text of a refused case, for asking the assembler whether it refuses it too."""
+    try:
+        text = asm(args) if callable(asm) else asm.format(**args)
+    except (TypeError, ValueError, IndexError, KeyError, AttributeError):
+        return None
+    return None if "?" in text else text
 
 
 def check_good(cases: list[Case], oracle: dict[str, bytes]) -> list[str]:
