@@ -46,6 +46,7 @@ class BenchProgram:
     host: tuple[HostRegion, ...] = ()
     helpers: tuple[int, ...] = ()  # helper ids the program calls
     entry: str = ""  # entry function; the program's name unless given
+    source_file: Path | None = None  # bench/programs/<name>.c unless given
     tags: tuple[str, ...] = field(default_factory=tuple)
 
     @property
@@ -54,7 +55,7 @@ class BenchProgram:
 
     @property
     def source(self) -> Path:
-        return PROGRAMS_DIR / f"{self.name}.c"
+        return self.source_file or PROGRAMS_DIR / f"{self.name}.c"
 
 
 def _rng(seed: int) -> random.Random:

@@ -129,24 +129,33 @@ def arch_spec(target: str) -> ArchSpec:
 
 
 def open_unicorn(target: str, cpu_model: int | None = None):
-    """A fresh Uc for `target`, with the CPU model checked after setting it.
-
-    Unicorn can silently keep another model than the one asked for (with UC_MODE_MCLASS it
-    stays a Cortex-M33), and the harness's figures are only meaningful on the right core.
-    """
+    """A fresh Uc for `target`, with its CPU model set and checked (see select_cpu_model)."""
     from unicorn import Uc
 
     spec = arch_spec(target)
     machine = Uc(spec.uc_arch, spec.uc_mode)
     model = spec.cpu_model if cpu_model is None else cpu_model
     if model is not None:
+        select_cpu_model(machine, model)
+    return machine
+
+
+def select_cpu_model(machine, model: int) -> None:
+    """Set the CPU model, then read it back: EmulationError unless it is the one asked for.
+
+    Unicorn can silently keep another model (opened with UC_MODE_MCLASS, 2.1.4 stays a
+    Cortex-M33 whatever is asked), and the harness's figures only mean something on the
+    right core.
+    """
+    from unicorn import UcError
+
+    try:
         machine.ctl_set_cpu_model(model)
         got = machine.ctl_get_cpu_model()
-        if got != model:
-            raise EmulationError(
-                f"Unicorn kept CPU model {got} when asked for {model} ({spec.cpu_model_name})"
-            )
-    return machine
+    except UcError as error:
+        raise EmulationError(f"Unicorn refused CPU model {model}: {error}") from None
+    if got != model:
+        raise EmulationError(f"Unicorn kept CPU model {got} when asked for model {model}")
 
 
 @dataclass
