@@ -809,3 +809,37 @@ def test_builtin_helpers_run_inside_programs():
     assert out.getvalue() == "v=-7 ok!" * 2  # interpreter and reference machine
     assert runtime.local_store == {3: 44}
     assert result.result == (((8 << 8) | 44) << 32) | 0x23456789  # 8 bytes printed
+
+
+# ---------------------------------------------------------------------------------------------
+# femtojit.run (api.py): verification first, options, errors
+
+
+def test_api_run_verifies_and_reports_bad_options():
+    import femtojit
+    from femtojit.errors import FemtojitError, UnknownTargetError, VerifyError
+
+    good = assemble_program(
+        ".globl main\n.globl two\nmain:\nmov %r0, 1\nexit\ntwo:\nmov %r0, 2\nexit"
+    )
+    assert femtojit.run(good).result == 1
+    assert femtojit.run(good, entry="two").result == 2
+    assert good.run(entry="two").result == 2  # Program.run is the same call
+    with pytest.raises(FemtojitError, match="no function named"):
+        femtojit.run(good, entry="three")
+    with pytest.raises(UnknownTargetError, match="unknown engine 'z80'.*interp"):
+        femtojit.run(good, engine="z80")
+    with pytest.raises(FemtojitError, match="unknown profile"):
+        femtojit.run(good, profile="ubpf")
+    for budget in (-1, 1 << 32, True, "lots"):
+        with pytest.raises(FemtojitError, match="branch budget"):
+            femtojit.run(good, budget=budget)
+    bad = assemble_program("mov %r10, 1\nexit")
+    with pytest.raises(VerifyError):
+        femtojit.run(bad)
+    assert femtojit.run(bad, verify=False).status == 0  # the interpreter itself stays safe
+    # the verifier is told which helpers exist: the given registry, not the built-ins
+    calls_7 = assemble_program("call 7\nexit")
+    with pytest.raises(VerifyError):
+        femtojit.run(calls_7)
+    assert femtojit.run(calls_7, helpers=_registry(lambda call: 9)).result == 9
