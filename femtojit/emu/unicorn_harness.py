@@ -111,8 +111,8 @@ def arch_spec(target: str) -> ArchSpec:
             name=target,
             uc_arch=uc.UC_ARCH_RISCV,
             uc_mode=uc.UC_MODE_RISCV32,
-            cpu_model=None,
-            cpu_model_name="RV32",
+            cpu_model=rv.UC_CPU_RISCV32_SIFIVE_E31,  # RV32IMAC: the closest model to IMC
+            cpu_model_name="SiFive E31",
             thumb=False,
             pc=rv.UC_RISCV_REG_PC,
             sp=rv.UC_RISCV_REG_SP,
