@@ -13,6 +13,7 @@ so the core never reads outside its arrays even for a program the verifier did n
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -203,21 +204,25 @@ def decode(
         decoded.append(slot)
         index += 1
 
-    kind = np.empty(n + 2, dtype=np.int32)
-    dst = np.zeros(n + 2, dtype=np.uint8)
-    src = np.zeros(n + 2, dtype=np.uint8)
-    off = np.zeros(n + 2, dtype=np.uint64)
-    imm = np.zeros(n + 2, dtype=np.uint64)
-    target = np.zeros(n + 2, dtype=np.int64)
-    for i, (insn, slot) in enumerate(zip(slots, decoded)):
-        kind[i] = slot.kind
-        dst[i] = insn.dst
-        src[i] = insn.src
-        off[i] = insn.off & M64
-        imm[i] = slot.imm
-        target[i] = slot.target if 0 <= slot.target < n else n + 1
-    kind[n] = K.END_OF_PROGRAM
-    kind[n + 1] = K.BAD_TARGET
+    kind = [slot.kind for slot in decoded] + [K.END_OF_PROGRAM, K.BAD_TARGET]
+    target = [slot.target if 0 <= slot.target < n else n + 1 for slot in decoded] + [0, 0]
     if not 0 <= entry <= n:
         entry = n + 1  # entry == n runs straight into END_OF_PROGRAM
-    return Decoded(kind, dst, src, off, imm, target, entry)
+    return Decoded(
+        kind=np.array(kind, dtype=np.int32),
+        dst=np.array([insn.dst for insn in slots] + [0, 0], dtype=np.uint8),
+        src=np.array([insn.src for insn in slots] + [0, 0], dtype=np.uint8),
+        off=np.array([insn.off & M64 for insn in slots] + [0, 0], dtype=np.uint64),
+        imm=np.array([slot.imm for slot in decoded] + [0, 0], dtype=np.uint64),
+        target=np.array(target, dtype=np.int64),
+        entry=entry,
+    )
+
+
+@functools.lru_cache(maxsize=256)
+def decode_cached(
+    slots: tuple[Insn, ...], entry: int, profile: str, data_base: int, rodata_base: int
+) -> Decoded:
+    """`decode` remembered for the last programs run: the differential tests and benchmarks
+    run the same program many times, and nothing ever writes to the decoded arrays."""
+    return decode(list(slots), entry, profile, data_base, rodata_base)

@@ -12,7 +12,7 @@ import numpy as np
 from femtojit import memmap
 from femtojit.helpers import HelperCall, HelperFault, HelperRegistry, Runtime
 from femtojit.interp import core
-from femtojit.interp.decode import Decoded, decode
+from femtojit.interp.decode import Decoded, decode_cached
 from femtojit.memmap import HostRegion, MemoryImage
 from femtojit.profile import FEMTO
 from femtojit.program import Program
@@ -88,8 +88,8 @@ class Machine:
         self.helpers = helpers
         self.runtime = runtime
         self.image = memmap.build_memory(program.data, program.rodata, ctx, host)
-        self.code: Decoded = decode(
-            program.slots, program.entry, profile, memmap.DATA_BASE, memmap.RODATA_BASE
+        self.code: Decoded = decode_cached(
+            tuple(program.slots), program.entry, profile, memmap.DATA_BASE, memmap.RODATA_BASE
         )
 
         offsets: list[int] = []
