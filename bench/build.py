@@ -40,7 +40,7 @@ HEADER = PROGRAMS_DIR / "bench.h"
 
 MCPUS = ("v2", "v3")
 CLANG = "clang"
-BPF_FLAGS = ["-target", "bpf", "-O2", "-ffreestanding", "-fno-builtin", "-Wall"]
+BPF_EXTRA_FLAGS = ["-fno-builtin", "-Wall"]  # besides femtojit.toolchain's -target bpf -O2
 NATIVE_COMMON = [
     "-O2",
     "-ffreestanding",
@@ -143,15 +143,18 @@ def _publish(tmp: Path, dest: Path) -> None:
 
 def build_bytecode(program: BenchProgram, mcpu: str) -> Path:
     """The clang -target bpf object of `program` for -mcpu=`mcpu` (cached)."""
+    from femtojit.toolchain import BPF_BASE_FLAGS, compile_bpf, find_tool
+
     if mcpu not in MCPUS:
         raise BuildError(f"unknown -mcpu {mcpu!r} (choose from {', '.join(MCPUS)})")
-    argv = [_tool(CLANG), *BPF_FLAGS, f"-mcpu={mcpu}", "-I", str(PROGRAMS_DIR), "-c"]
-    key = _key(argv, [program.source, HEADER])
+    extra = [*BPF_EXTRA_FLAGS, "-I", str(PROGRAMS_DIR)]
+    key = _key(
+        [find_tool(CLANG), *BPF_BASE_FLAGS, f"-mcpu={mcpu}", *extra], [program.source, HEADER]
+    )
     out = _out_dir(program) / f"bpf-{mcpu}-{key}.o"
     if not out.exists():
         with tempfile.TemporaryDirectory(dir=out.parent) as tmp:
-            obj = Path(tmp) / "prog.o"
-            _run([*argv, str(program.source), "-o", str(obj)])
+            obj = compile_bpf(program.source, Path(tmp) / "prog.o", mcpu=mcpu, extra_flags=extra)
             _publish(obj, out)
     return out
 

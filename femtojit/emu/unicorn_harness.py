@@ -45,7 +45,7 @@ from femtojit.memmap import (
 from femtojit.result import RunResult
 
 PAGE = 0x1000
-DEFAULT_INSN_LIMIT = 20_000_000
+DEFAULT_INSN_LIMIT = 5_000_000  # Python hooks run ~1M instructions/s: ~5 s to catch a runaway
 
 #: Values written into the caller-saved registers a helper call may clobber, so that code
 #: relying on them surviving a call fails under emulation instead of on a device.
