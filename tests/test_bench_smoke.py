@@ -73,3 +73,60 @@ def test_main_exits_1_on_failure_and_0_on_success(tmp_path, monkeypatch, capsys)
     monkeypatch.setattr(run, "program", lambda name: broken)
     assert run.main([*args, "--out", str(tmp_path)]) == 1
     assert "FAILURE" in capsys.readouterr().err
+
+
+class _FakeTranslation:
+    code = b"\0" * 64
+    size = 64
+
+
+def test_translation_columns_fill_in_when_a_target_exists(tmp_path, monkeypatch):
+    """The runner's translation path, with a stand-in backend that reuses the interpreter's
+    outcome (so this does not wait for a real backend to exist)."""
+    require_tool("clang")
+
+    def fake_run(prog, target, spec):
+        res = run._interp(prog, spec)
+        res.insns = 3 * res.insns
+        return res
+
+    monkeypatch.setattr(run, "available_translation_targets", lambda: {"armv7m": ""})
+    monkeypatch.setattr(run, "_translate", lambda prog, target, spec: _FakeTranslation())
+    monkeypatch.setattr(run, "_run_translated", fake_run)
+    results, failures = run.run_suite(
+        [program("fib"), program("crc32")],
+        targets=["armv7m"],
+        quick=True,
+        host=False,
+        show_progress=False,
+    )
+    assert failures == []
+    for name in ("fib", "crc32"):
+        row = results["programs"][name]
+        for mcpu in ("v2", "v3"):
+            entry = row["translations"][f"armv7m/{mcpu}"]
+            interp_insns = row["bytecode"][mcpu]["interp_insns"]
+            assert entry["insns"] == 3 * interp_insns
+            assert entry["ratio_vs_native"] == entry["insns"] / row["native"]["armv7m"]["insns"]
+            assert entry["code_bytes"] == 64
+            assert entry["translate_ms_per_1k"] > 0
+    geo = results["summary"]["geomean_translation_vs_native"]["armv7m"]
+    assert set(geo) == {"v2", "v3"} and all(v > 0 for v in geo.values())
+    run.write_results(results, tmp_path)
+    assert "armv7m/v2 (ratio)" in (tmp_path / "latest.md").read_text()
+
+    def differing_run(prog, target, spec):
+        res = run._interp(prog, spec)
+        res.memory = {**res.memory, "stack": b"\x01" + res.memory["stack"][1:]}
+        return res
+
+    monkeypatch.setattr(run, "_run_translated", differing_run)
+    _, failures = run.run_suite(
+        [program("fib")],
+        targets=["armv7m"],
+        mcpus=["v3"],
+        quick=True,
+        host=False,
+        show_progress=False,
+    )
+    assert len(failures) == 1 and "differs from the interpreter" in failures[0]
