@@ -12,7 +12,10 @@ slot, and while the code runs it
   anything else, every emulator exception and a runaway loop into EmulationError, whose
   message names the access and the PC;
 - runs Python helpers when the code reaches a helper stub: ABI v1 stubs (`fc`, `regs`
-  pointer, vm->status on a fault) for translated code, plain C-call stubs for native code.
+  pointer, vm->status on a fault) for translated code, plain C-call stubs for native code;
+  after a helper it fills the caller-saved registers it may clobber with a pattern;
+- repairs the core's IT state when a memory hook fires inside an IT block (a Unicorn 2.1.4
+  bug otherwise makes the following code skip instructions; see `_repair_it_state`).
 
 `run_blob_code` runs translated code per native ABI v1; `run_native` runs a native baseline.
 """
