@@ -9,10 +9,10 @@ STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 DEBIAN_PACKAGES := clang qemu-user binutils-arm-none-eabi gcc-arm-none-eabi \
 	binutils-riscv64-unknown-elf gcc-riscv64-unknown-elf \
-	binutils-xtensa-lx106 gcc-xtensa-lx106 make
+	binutils-xtensa-lx106 gcc-xtensa-lx106 gcc libc6-dev make
 # one command per package, to tell what is missing without dpkg-query subtleties
 DEBIAN_COMMANDS := clang qemu-xtensa arm-none-eabi-as arm-none-eabi-gcc \
-	riscv64-unknown-elf-as riscv64-unknown-elf-gcc xtensa-lx106-elf-as xtensa-lx106-elf-gcc
+	riscv64-unknown-elf-as riscv64-unknown-elf-gcc xtensa-lx106-elf-as xtensa-lx106-elf-gcc gcc
 
 .PHONY: demo test lint bench bench-quick fuzz venv debian-packages clean help
 
@@ -24,7 +24,15 @@ help:
 	@echo "make lint    ruff"
 
 $(STAMP): pyproject.toml
-	test -x $(VPY) || $(PYTHON) -m venv $(VENV)
+	@if ! test -x $(VPY) && ! $(PYTHON) -m venv --help >/dev/null 2>&1; then \
+		echo "installing python3-venv"; SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+		$$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q \
+			--no-install-recommends python3 python3-venv python3-pip; \
+	fi
+	test -x $(VPY) || $(PYTHON) -m venv $(VENV) || { rm -rf $(VENV); \
+		SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+		$$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q \
+			--no-install-recommends python3-venv && $(PYTHON) -m venv $(VENV); }
 	$(VPY) -m pip install --quiet --upgrade pip
 	$(VPY) -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
@@ -33,6 +41,7 @@ venv: $(STAMP)
 
 debian-packages:
 	@missing=""; for c in $(DEBIAN_COMMANDS); do command -v $$c >/dev/null 2>&1 || missing="$$missing $$c"; done; \
+	[ -f /usr/include/stdio.h ] || missing="$$missing libc6-dev"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing Debian packages (missing:$$missing)"; \
 		SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
