@@ -269,3 +269,89 @@ def local_call_targets(fn: Function) -> set[int]:
 def return_sites(fn: Function) -> set[int]:
     """Blocks entered through a Return (they start with PopFrame)."""
     return {op.site for _, _, op in fn.ops() if isinstance(op, PushFrame)}
+
+
+# --------------------------------------------------------------------------------------------
+# Reaching definitions
+
+
+@dataclass
+class ReachingDefs:
+    """Reaching definitions as bitsets over definition ids.
+
+    Every (op, written variable) is a definition, numbered in layout order; ids from
+    `n_real` on are one "undefined at entry" pseudo-definition per variable (id n_real + v).
+    """
+
+    fn: Function
+    def_var: list[int]
+    op_defs: dict[int, list[list[int]]]  # block id -> per op: its definition ids
+    n_real: int
+    defs_of_var: list[int]
+    reach_in: dict[int, int]
+
+    def walk(self, block):
+        """(op index, op, definitions reaching just before it, its definition ids) for each
+        op, then (len(ops), terminator, reaching before it, [])."""
+        r = self.reach_in[block.id]
+        for i, (op, ids) in enumerate(zip(block.ops, self.op_defs[block.id])):
+            yield i, op, r, ids
+            for d in ids:
+                r &= ~self.defs_of_var[self.def_var[d]]
+            for d in ids:
+                r |= 1 << d
+        yield len(block.ops), block.term, r, []
+
+    def reaching(self, reaching: int, var: int) -> list[int]:
+        """Definition ids of `var` in a reaching set."""
+        return bits(reaching & self.defs_of_var[var])
+
+
+def reaching_definitions(fn: Function) -> ReachingDefs:
+    def_var: list[int] = []
+    op_defs: dict[int, list[list[int]]] = {}
+    for block in fn.blocks:
+        per_op = []
+        for op in block.ops:
+            ids = []
+            for d in op.defs():
+                ids.append(len(def_var))
+                def_var.append(d.n)
+            per_op.append(ids)
+        op_defs[block.id] = per_op
+    n_real = len(def_var)
+    def_var.extend(range(fn.num_vars))
+    defs_of_var = [0] * fn.num_vars
+    for i, v in enumerate(def_var):
+        defs_of_var[v] |= 1 << i
+    gen: dict[int, int] = {}
+    kill: dict[int, int] = {}
+    for block in fn.blocks:
+        g = k = 0
+        for ids in op_defs[block.id]:
+            for i in ids:
+                v = def_var[i]
+                g = (g & ~defs_of_var[v]) | (1 << i)
+                k |= defs_of_var[v]
+        gen[block.id] = g
+        kill[block.id] = k
+    preds = predecessors(fn)
+    entry = fn.blocks[0].id
+    entry_in = 0
+    for v in range(fn.num_vars):
+        entry_in |= 1 << (n_real + v)
+    reach_in = {b.id: 0 for b in fn.blocks}
+    reach_out = {b.id: 0 for b in fn.blocks}
+    changed = True
+    while changed:
+        changed = False
+        for block in fn.blocks:
+            bid = block.id
+            r = entry_in if bid == entry else 0
+            for p in preds[bid]:
+                r |= reach_out[p]
+            out = gen[bid] | (r & ~kill[bid])
+            if r != reach_in[bid] or out != reach_out[bid]:
+                reach_in[bid], reach_out[bid] = r, out
+                changed = True
+    return ReachingDefs(fn, def_var, op_defs, n_real, defs_of_var, reach_in)

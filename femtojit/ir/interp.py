@@ -386,7 +386,7 @@ class _Machine:
                 raise IRRuntimeError(f"call of import #{op.index}: no such import")
             self.call_helper(self.fn.imports[op.index], op)
         elif kind is T.CallX:
-            helper_id = self.pair(op.id_lo, op.id_hi)
+            helper_id = self.v(op.id)
             if helper_id not in self.fn.imports:
                 self.fault(Status.ILLEGAL_CALL, op.args[0], op.args[1])
             self.call_helper(helper_id, op)
@@ -405,12 +405,15 @@ class _Machine:
 
     def call_helper(self, helper_id: int, op) -> None:
         regs = [self.pair(op.args[2 * i], op.args[2 * i + 1]) for i in range(11)]
-        helper = self.helpers[helper_id]  # HelperError (a FemtojitError) if not registered
+        if helper_id not in self.helpers:  # as the reference interpreter does
+            raise _Fault(int(Status.ILLEGAL_CALL), regs[0])
+        helper = self.helpers[helper_id]
         call = HelperCall(list(regs), self.memory, self.runtime, self.fn.profile)
         try:
             value = helper.fn(call)
         except HelperFault as fault:
-            raise _Fault(fault.status, regs[0]) from None
+            status = fault.status if fault.status < 0 else int(Status.ILLEGAL_CALL)
+            raise _Fault(status, regs[0]) from None
         value = int(value) & (M32 if self.fn.profile == "femto" else M64)
         self.set(op.d_lo, value)
         self.set(op.d_hi, value >> 32)

@@ -166,7 +166,7 @@ class _Lowerer:
     def find_leaders(self) -> tuple[set[int], list[int]]:
         """Slots that start a block, and the slot index of every instruction start."""
         n = len(self.slots)
-        leaders = {self.program.entry}
+        leaders = {0, self.program.entry}
         starts: list[int] = []
         i = 0
         while i < n:
@@ -551,8 +551,7 @@ class _Lowerer:
         d_hi = None if self.femto else R0HI
         clobbered = [Var(n) for n in range(2, 12)]
         if insn.opcode & isa.SRC_X:  # callx: helper id in dst
-            self.emit(CallX(lo_var(insn.dst), hi_var(insn.dst), self.call_args(), R0LO, d_hi,
-                            clobbered))
+            self.emit(CallX(lo_var(insn.dst), self.call_args(), R0LO, d_hi, clobbered))
         elif insn.src == isa.CALL_HELPER:
             index = self.fn.imports.index(insn.imm & 0xFFFFFFFF)
             self.emit(Call(index, self.call_args(), R0LO, d_hi, clobbered))

@@ -137,7 +137,7 @@ def format_op(fn: Function, op: Op) -> str:
             callee = f"call #{op.index}" + (f" (id {helper_id:#x})" if helper_id is not None
                                              else "")
         else:
-            callee = f"callx {f.pair(op.id_lo, op.id_hi)}"
+            callee = f"callx {o(op.id)}"
         results = f"{f.pair(op.d_lo, op.d_hi)} = "
         args = f.regs(op.args, 0)
         reload = f.regs(op.clobbered, 1)

@@ -72,6 +72,9 @@ class _Node:
     __slots__ = ()
     DEFS: ClassVar[tuple[str, ...]] = ()
     USES: ClassVar[tuple[str, ...]] = ()
+    #: For a def field whose value depends on only some of the use fields (the low half of
+    #: a 64-bit sum needs no upper halves): def field -> those use fields.
+    DEF_USES: ClassVar[dict[str, tuple[str, ...]]] = {}
 
     def defs(self) -> list[Var]:
         """Variables this node writes (None entries skipped)."""
@@ -82,6 +85,22 @@ class _Node:
                 out.extend(v for v in value if v is not None)
             elif value is not None:
                 out.append(value)
+        return out
+
+    def def_dependencies(self) -> list[list[Var]]:
+        """For each variable of defs() (same order), the variables its value depends on."""
+        out: list[list[Var]] = []
+        for name in self.DEFS:
+            fields_read = self.DEF_USES.get(name, self.USES)
+            deps: list[Var] = []
+            for f in fields_read:
+                value = getattr(self, f)
+                values = value if isinstance(value, list) else [value]
+                deps.extend(v for v in values if isinstance(v, Var))
+            value = getattr(self, name)
+            count = sum(1 for v in value if v is not None) if isinstance(value, list) else (
+                0 if value is None else 1)
+            out.extend([deps] * count)
         return out
 
     def operands(self) -> list[Operand]:
@@ -215,6 +234,7 @@ class Add64(Op):
     bhi: Operand
     DEFS: ClassVar[tuple[str, ...]] = ("dlo", "dhi")
     USES: ClassVar[tuple[str, ...]] = ("alo", "ahi", "blo", "bhi")
+    DEF_USES: ClassVar[dict[str, tuple[str, ...]]] = {"dlo": ("alo", "blo")}
 
 
 @dataclass(slots=True)
@@ -229,6 +249,7 @@ class Sub64(Op):
     bhi: Operand
     DEFS: ClassVar[tuple[str, ...]] = ("dlo", "dhi")
     USES: ClassVar[tuple[str, ...]] = ("alo", "ahi", "blo", "bhi")
+    DEF_USES: ClassVar[dict[str, tuple[str, ...]]] = {"dlo": ("alo", "blo")}
 
 
 @dataclass(slots=True)
@@ -374,7 +395,8 @@ class Call(Op):
     call. After it: d_lo := low 32 bits of the return value, d_hi := its high 32 bits (rfc
     profile; None in femto, where lowering sets r0.hi := 0 itself), and clobbered[i] (10
     entries for r1.lo .. r5.hi, None = not needed) := that half of vm->regs[1 + i // 2].
-    A helper fault stops the run with its status and result r0 = (args[1]:args[0]).
+    A helper fault stops the run with its status (ILLEGAL_CALL if the helper raised a
+    non-negative one) and result r0 = (args[1]:args[0]).
     """
 
     index: int
@@ -390,17 +412,17 @@ class Call(Op):
 
 @dataclass(slots=True)
 class CallX(Op):
-    """Like Call, but the helper id is the 64-bit value (id_hi:id_lo), looked up at run time
-    in the import table; an id that is not there faults ILLEGAL_CALL (result r0)."""
+    """Like Call, but the helper id is a run-time value: the low 32 bits of the register
+    callx names (the reference interpreter ignores the upper half). It is looked up in the
+    import table; an id that is not there faults ILLEGAL_CALL (result r0 = args[1]:args[0])."""
 
-    id_lo: Operand
-    id_hi: Operand
+    id: Operand
     args: list
     d_lo: Var | None
     d_hi: Var | None
     clobbered: list
     DEFS: ClassVar[tuple[str, ...]] = ("d_lo", "d_hi", "clobbered")
-    USES: ClassVar[tuple[str, ...]] = ("id_lo", "id_hi", "args")
+    USES: ClassVar[tuple[str, ...]] = ("id", "args")
     side_effect: ClassVar[bool] = True
     can_fault: ClassVar[bool] = True
 

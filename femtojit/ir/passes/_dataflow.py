@@ -51,14 +51,19 @@ def forward(
     transfer: Callable[[Block, State], State],
     meet: Callable[[list[State]], State] = meet_equal,
     feasible: Callable[[Block, State], list[int]] | None = None,
+    edge: Callable[[Block, int, State], State] | None = None,
+    widen: Callable[[State, State], State] = lambda old, new: meet_equal([old, new]),
 ) -> dict[int, State]:
     """In-state of every block reached from the entry (the entry starts with no facts).
 
     transfer(block, in_state) -> out_state (must not modify in_state). feasible(block,
     out_state) -> the successors control can really take (default: all), which gives
     conditional propagation: a block reached only through infeasible edges stays unreached
-    and is absent from the result. A block's in-state only ever loses facts (each update is
-    met with the previous one), so this terminates.
+    and is absent from the result. edge(block, successor, out_state) -> the state on that
+    edge (default: out_state), for facts a branch condition proves on one side.
+    When a block is reached again, its new in-state is widen(previous, new), which must only
+    drop or weaken facts and must not weaken any fact more than finitely often (the default
+    drops every fact that changed), so this terminates.
     """
     blocks = fn.block_map()
     rpo = reverse_postorder(fn)
@@ -66,32 +71,30 @@ def forward(
     preds = predecessors(fn)
     entry = fn.blocks[0].id
     live_edges: set[tuple[int, int]] = set()
-    out_state: dict[int, State] = {}
+    edge_state: dict[tuple[int, int], State] = {}
     in_state: dict[int, State] = {}
     pending = {entry}
     while pending:
         bid = min(pending, key=lambda b: rank.get(b, len(rank) + b))
         pending.discard(bid)
         block = blocks[bid]
-        incoming = [out_state[p] for p in preds[bid] if (p, bid) in live_edges]
+        incoming = [edge_state[(p, bid)] for p in preds[bid] if (p, bid) in live_edges]
         if bid == entry:
             incoming.append({})
         if not incoming:
             continue
         state = meet(incoming) if len(incoming) > 1 else dict(incoming[0])
         if bid in in_state:
-            # only ever lose facts: a fact that changed into another one is dropped, which
-            # is conservative and makes the iteration terminate whatever the transfer does
-            state = meet([in_state[bid], state])
+            state = widen(in_state[bid], state)
             if state == in_state[bid]:
                 continue
         in_state[bid] = state
         out = transfer(block, state)
-        out_state[bid] = out
         succs = feasible(block, out) if feasible else block.successors()
         for s in succs:
             if s not in blocks:
                 continue
             live_edges.add((bid, s))
+            edge_state[(bid, s)] = edge(block, s, out) if edge else out
             pending.add(s)
     return in_state

@@ -1,7 +1,9 @@
 """Dead-code elimination and CFG clean-up.
 
 - removes blocks unreachable from the entry (and return sites no live local call pushes);
-- removes ops without side effects whose results are all dead, and self-moves;
+- removes ops without side effects whose results are never needed, and self-moves
+  ("needed" is transitive from side effects and terminators over reaching definitions, so
+  a value that only feeds itself around a loop goes too, not only values that are dead);
 - drops the dead results of ops that must stay (a helper call's unused r1-r5 reloads or
   return value, a PopFrame's unused restores, the unused half of a pair op);
 - threads jumps through empty blocks, merges a block into its only predecessor when that
@@ -14,12 +16,10 @@ from __future__ import annotations
 
 from femtojit.ir import types as T
 from femtojit.ir.analysis import (
-    liveness,
     local_call_targets,
-    op_def_mask,
-    op_use_mask,
     predecessors,
     reachable_blocks,
+    reaching_definitions,
     return_sites,
 )
 
@@ -39,58 +39,86 @@ def remove_unreachable(fn: T.Function) -> bool:
     return changed
 
 
-def _drop_dead_results(op: T.Op, live: int) -> bool:
-    """Set dead optional results of a kept op to None; True if something changed."""
+def _drop_results(op: T.Op, dead: set[int]) -> bool:
+    """Set the optional results of a kept op that are in `dead` to None; True if changed."""
     changed = False
 
-    def dead(v) -> bool:
-        return v is not None and not (live >> v.n) & 1
+    def is_dead(v) -> bool:
+        return v is not None and v.n in dead
 
     if isinstance(op, (T.Call, T.CallX)):
         for name in ("d_lo", "d_hi"):
-            if dead(getattr(op, name)):
+            if is_dead(getattr(op, name)):
                 setattr(op, name, None)
                 changed = True
-        if any(dead(v) for v in op.clobbered):
-            op.clobbered = [None if dead(v) else v for v in op.clobbered]
+        if any(is_dead(v) for v in op.clobbered):
+            op.clobbered = [None if is_dead(v) else v for v in op.clobbered]
             changed = True
     elif isinstance(op, T.PopFrame):
-        if any(dead(v) for v in op.saved):
-            op.saved = [None if dead(v) else v for v in op.saved]
+        if any(is_dead(v) for v in op.saved):
+            op.saved = [None if is_dead(v) else v for v in op.saved]
             changed = True
     elif isinstance(op, PAIR_OPS):
         # keep at least one result: the op is removed as a whole when both are dead
-        if dead(op.dlo) and op.dhi is not None and not dead(op.dhi):
+        if is_dead(op.dlo) and op.dhi is not None and not is_dead(op.dhi):
             op.dlo = None
             changed = True
-        elif dead(op.dhi) and op.dlo is not None and not dead(op.dlo):
+        elif is_dead(op.dhi) and op.dlo is not None and not is_dead(op.dlo):
             op.dhi = None
             changed = True
     return changed
 
 
+def needed_definitions(fn: T.Function, rd) -> set[int]:
+    """Definition ids whose value can matter: those reaching a use by a side effect or a
+    terminator, and, transitively, those reaching a use that a needed definition depends on.
+    A value only used to compute itself (a dead upper half carried around a loop) is not
+    needed, which plain liveness cannot see."""
+    needed: set[int] = set()
+    work: list[int] = []
+    depends: dict[int, tuple[int, list]] = {}
+
+    def need(reaching: int, var: int) -> None:
+        for d in rd.reaching(reaching, var):
+            if d < rd.n_real and d not in needed:
+                needed.add(d)
+                work.append(d)
+
+    for block in fn.blocks:
+        for i, node, reaching, ids in rd.walk(block):
+            if node is None:
+                continue
+            if i == len(block.ops) or node.side_effect:
+                for u in node.uses():
+                    need(reaching, u.n)
+            if i < len(block.ops):
+                for d, deps in zip(ids, node.def_dependencies()):
+                    depends[d] = (reaching, deps)
+    while work:
+        reaching, deps = depends[work.pop()]
+        for u in deps:
+            need(reaching, u.n)
+    return needed
+
+
 def remove_dead_ops(fn: T.Function) -> bool:
-    live_info = liveness(fn)
+    """Remove ops (and optional results) whose values are never needed, and self-moves."""
+    rd = reaching_definitions(fn)
+    needed = needed_definitions(fn, rd)
     changed = False
     for block in fn.blocks:
-        live = live_info.live_out[block.id]
-        if block.term is not None:
-            live |= op_use_mask(block.term)
         kept: list[T.Op] = []
-        for op in reversed(block.ops):
-            defs = op_def_mask(op)
+        for op, ids in zip(block.ops, rd.op_defs[block.id]):
             if isinstance(op, T.Mov) and op.a == op.d:
                 changed = True
                 continue
-            if not op.side_effect and defs and not defs & live:
+            dead = {rd.def_var[d] for d in ids if d not in needed}
+            if dead and not op.side_effect and len(dead) == len(ids):
                 changed = True
                 continue
-            if _drop_dead_results(op, live):
+            if dead and _drop_results(op, dead):
                 changed = True
-                defs = op_def_mask(op)
-            live = (live & ~defs) | op_use_mask(op)
             kept.append(op)
-        kept.reverse()
         block.ops = kept
     return changed
 

@@ -1,16 +1,29 @@
 """Value widths: narrow 64-bit work to 32 bits where the upper halves do not matter.
 
 Facts per variable (forward dataflow, killed when a variable they mention is redefined):
-an int (the variable is that constant), ("sign", v) (the variable equals v >>s 31, the upper
-half of a sign-extended v), or ("lt", n) (0 <= value < n, from masks, remainders, narrow
-loads and zero-extensions).
+
+- an int: the variable is that constant;
+- ("sign", v): the variable equals v >>s 31 (the upper half of a sign-extended v);
+- ("lt", n, m, r): 0 <= value < n and value = r (mod m), m a power of two (a range with a
+  stride). Sources: masks, remainders, narrow loads, zero-extensions, adds and shifts of
+  ranges, and unsigned compares or (in)equalities on the side of a branch where they hold.
+  Ranges join to the larger bound at merges; when a loop header is revisited they are
+  widened to thresholds (2**8, 2**16, 2**31, 2**32-1 and, from the program's branch
+  constants C, C+1 and C-m+1), so the analysis terminates yet still proves the usual
+  counted loops: `i += 4; if i != 128` keeps i <= 124 at the top of the loop.
+
+With these, a 64-bit loop counter that starts below 2**32 and steps up while below a 32-bit
+bound (or until it equals a constant it reaches exactly) keeps a zero upper half: its Add64
+becomes a 32-bit add and its compare a 32-bit compare, which is what clang's 64-bit
+induction variables need (in -mcpu=v2 code and in v3 code alike).
 
 Rewrites:
 - a 64-bit compare of two zero-extended values, or of two sign-extended values, or of two
   values with the same upper half, becomes a 32-bit compare (signed conditions become
   unsigned ones when both sides are zero-extended or share their upper half);
-- Add64 / Sub64 whose upper result is dead -> 32-bit add / sub; MulWide whose upper result
-  is dead -> 32-bit mul;
+- Add64 / Sub64 whose upper result is dead -> 32-bit add / sub; Add64 that provably
+  cannot carry and has known upper inputs -> 32-bit add and hi := constant;
+  MulWide whose upper result is dead -> 32-bit mul;
 - Div64 of zero-extended values -> 32-bit udiv/urem and hi := 0 (signed forms too: both
   sides are non-negative); srem (and sdiv when INT_MIN / -1 cannot happen) of sign-extended
   values -> 32-bit srem/sdiv and hi := sign of the result;
@@ -29,24 +42,67 @@ from femtojit.ir.types import Bin, Const, Mov, Var
 
 UNSIGNED = {"sgt": "ugt", "sge": "uge", "slt": "ult", "sle": "ule"}
 ZERO = Const(0)
+NO_BOUND = 1 << 32
+EXACT = 1 << 32  # the stride of a constant: nothing else is congruent to it below 2**32
+BOUND_THRESHOLDS = (1 << 8, 1 << 16, 1 << 31, (1 << 32) - 1)
+
+# -- the range domain ---------------------------------------------------------------------
+
+
+def lowbit(x: int) -> int:
+    """Largest power of two dividing x (EXACT for 0)."""
+    return x & -x if x else EXACT
+
+
+def make_range(n: int, m: int, r: int):
+    """The normalised fact for 0 <= v < n, v = r (mod m): n becomes the largest such value
+    plus one. None when it says nothing (n >= 2**32) or is empty."""
+    m = min(max(m, 1), EXACT)
+    r %= m
+    if n <= r:
+        return None
+    top = n - 1 - ((n - 1 - r) % m)
+    if top + 1 >= NO_BOUND:
+        return None
+    if top == r and m == EXACT:
+        return r
+    return ("lt", top + 1, m, r)
+
+
+def range_of(state: dict, operand) -> tuple[int, int, int] | None:
+    """(n, m, r) of an operand: 0 <= value < n, value = r (mod m); None if unknown."""
+    fact = operand.value if isinstance(operand, Const) else state.get(operand.n)
+    if isinstance(fact, int):
+        return fact + 1, EXACT, fact
+    if isinstance(fact, tuple) and fact[0] == "lt":
+        return fact[1], fact[2], fact[3]
+    return None
 
 
 def known(state: dict, operand) -> int | None:
-    if isinstance(operand, Const):
-        return operand.value
-    fact = state.get(operand.n)
+    fact = operand.value if isinstance(operand, Const) else state.get(operand.n)
     return fact if isinstance(fact, int) else None
 
 
 def upper_bound(state: dict, operand) -> int | None:
     """An exclusive upper bound of the operand's value, if one is known."""
-    value = known(state, operand)
-    if value is not None:
-        return value + 1
-    fact = state.get(operand.n) if isinstance(operand, Var) else None
-    if isinstance(fact, tuple) and fact[0] == "lt":
-        return fact[1]
-    return None
+    rng = range_of(state, operand)
+    return None if rng is None else rng[0]
+
+
+def join_ranges(a, b):
+    n = max(a[0], b[0])
+    m = min(a[1], b[1], lowbit(abs(a[2] - b[2])))
+    return make_range(n, m, a[2])
+
+
+def add_ranges(a, b):
+    """Range of a + b when the sum cannot wrap past 2**32 (else None)."""
+    n = a[0] + b[0] - 1
+    if n > NO_BOUND:
+        return None
+    m = min(a[1], b[1])
+    return make_range(n, m, a[2] + b[2])
 
 
 def extension(state: dict, lo, hi) -> set[str]:
@@ -69,13 +125,134 @@ def extension(state: dict, lo, hi) -> set[str]:
     return out
 
 
+def meet(states: list[dict]) -> dict:
+    """Equal facts stay; constants and ranges join; the rest go."""
+    first, *rest = states
+    out = {}
+    for var, fact in first.items():
+        others = [s.get(var) for s in rest]
+        if all(o == fact for o in others):
+            out[var] = fact
+            continue
+        joined = _range_fact(fact)
+        for other in others:
+            rng = _range_fact(other)
+            if joined is None or rng is None:
+                joined = None
+                break
+            joined = _range_fact(join_ranges(joined, rng))
+        if joined is not None:
+            out[var] = make_range(*joined)
+    return out
+
+
+def _range_fact(fact):
+    if isinstance(fact, int):
+        return fact + 1, EXACT, fact
+    if isinstance(fact, tuple) and fact[0] == "lt":
+        return fact[1], fact[2], fact[3]
+    return None
+
+
+def make_widen(constants: set[int]):
+    """The widening for one function: a range that grew goes to the next threshold."""
+
+    def widen(old: dict, new: dict) -> dict:
+        out = {}
+        for var, fact in new.items():
+            before = old.get(var)
+            if before == fact:
+                out[var] = fact
+                continue
+            a, b = _range_fact(before), _range_fact(fact)
+            if a is None or b is None:
+                continue
+            joined = _range_fact(join_ranges(a, b))
+            if joined is None:
+                continue
+            n, m, r = joined
+            candidates = set(BOUND_THRESHOLDS)
+            for c in constants:
+                candidates.update((c + 1, c - m + 1))
+            above = [t for t in candidates if t >= n]
+            if above:
+                widened = make_range(min(above), m, r)
+                if widened is not None:
+                    out[var] = widened
+        return out
+
+    return widen
+
+
+#: What a condition proves on its taken side: ("lt"|"le", smaller, larger) with operand
+#: indexes 0 = a, 1 = b; on the fallthrough side the negated condition holds.
+_ORDER = {"ult": ("lt", 0, 1), "ule": ("le", 0, 1), "ugt": ("lt", 1, 0), "uge": ("le", 1, 0)}
+_NEGATE = {"ult": "uge", "uge": "ult", "ule": "ugt", "ugt": "ule", "eq": "ne", "ne": "eq"}
+
+
+def edge(block: T.Block, successor: int, state: dict) -> dict:
+    """Facts a branch condition proves on one side (on the low halves, when the upper
+    halves are known and equal, so the low halves decide)."""
+    term = block.term
+    if not isinstance(term, T.Branch) or term.taken == term.fallthrough:
+        return state
+    cond = term.cond if successor == term.taken else _NEGATE.get(term.cond)
+    if term.wide:
+        ha, hb = known(state, term.ahi), known(state, term.bhi)
+        if ha is None or ha != hb:
+            return state
+    a, b = term.alo, term.blo
+    out = dict(state)
+    if cond in ("eq", "ne"):
+        for x, y in ((a, b), (b, a)):
+            c = known(state, y)
+            if not isinstance(x, Var) or c is None:
+                continue
+            if cond == "eq":
+                out[x.n] = c
+            else:
+                rng = range_of(state, x)
+                if rng is not None and rng[0] - 1 == c:  # the largest value is excluded
+                    refined = make_range(c, rng[1], rng[2])
+                    if refined is not None:
+                        out[x.n] = refined
+        return out
+    if cond not in _ORDER:
+        return state
+    kind, small, large = _ORDER[cond]
+    target = (a, b)[small]
+    if not isinstance(target, Var):
+        return state
+    limit = upper_bound(state, (a, b)[large]) or NO_BOUND  # large < limit
+    bound = limit - 1 if kind == "lt" else limit
+    rng = range_of(state, target) or (NO_BOUND, 1, 0)
+    if bound >= rng[0] or bound <= 0:
+        return state
+    refined = make_range(bound, rng[1], rng[2])
+    if refined is not None:
+        out[target.n] = refined
+    return out
+
+
+def add64_no_carry(state: dict, op):
+    """For an Add64 that provably does not carry out of the low half and has known upper
+    inputs: (the constant upper result, the low result's range fact)."""
+    if not isinstance(op, T.Add64):
+        return None
+    ha, hb = known(state, op.ahi), known(state, op.bhi)
+    ra, rb = range_of(state, op.alo), range_of(state, op.blo)
+    if ha is None or hb is None or ra is None or rb is None:
+        return None
+    if ra[0] + rb[0] - 2 >= NO_BOUND:
+        return None
+    return (ha + hb) & M32, add_ranges(ra, rb)
+
+
 def _new_fact(state: dict, op: T.Op):
     """Fact for the single result of op, computed from the state before op."""
     kind = type(op)
     if kind is Mov:
-        if isinstance(op.a, Const):
-            return op.a.value
-        return state.get(op.a.n)
+        return known(state, op.a) if isinstance(op.a, Const) else state.get(op.a.n)
     if kind is Bin:
         a, b = known(state, op.a), known(state, op.b)
         if a is not None and b is not None:
@@ -83,39 +260,54 @@ def _new_fact(state: dict, op: T.Op):
                 return bin32(op.op, a, b)
             except ZeroDivisionError:
                 return None
+        ra, rb = range_of(state, op.a), range_of(state, op.b)
         if op.op == "ashr" and isinstance(op.a, Var):
             fact = state.get(op.a.n)
             if isinstance(fact, tuple) and fact[0] == "sign":
                 return fact
             if b is not None and b & 31 == 31:
                 return ("sign", op.a)
+        if op.op == "add" and ra and rb:
+            return add_ranges(ra, rb)
         if op.op == "and":
-            bounds = [x for x in (upper_bound(state, op.a), upper_bound(state, op.b)) if x]
+            bounds = [x[0] for x in (ra, rb) if x]
             if bounds:
-                return ("lt", min(bounds))
+                return make_range(min(bounds), 1, 0)
         if op.op == "urem" and b:
-            return ("lt", b)
+            return make_range(b, 1, 0)
         if op.op == "lshr" and b is not None and b & 31:
-            return ("lt", 1 << (32 - (b & 31)))
+            return make_range(1 << (32 - (b & 31)), 1, 0)
+        if op.op == "shl" and ra and b is not None:
+            k = b & 31
+            return make_range(((ra[0] - 1) << k) + 1, ra[1] << k, ra[2] << k)
+        if op.op == "mul" and ra and b is not None:
+            return make_range((ra[0] - 1) * b + 1, ra[1] * lowbit(b), ra[2] * b)
         return None
     if kind is T.Un:
         a = known(state, op.a)
         if a is not None:
             return un32(op.op, a)
-        return {"zext8": ("lt", 256), "zext16": ("lt", 1 << 16),
-                "bswap16": ("lt", 1 << 16)}.get(op.op)
+        width = {"zext8": 8, "zext16": 16, "bswap16": 16}.get(op.op)
+        return make_range(1 << width, 1, 0) if width else None
     if kind is T.Load and not op.signed and op.size < 4:
-        return ("lt", 1 << (8 * op.size))
+        return make_range(1 << (8 * op.size), 1, 0)
     return None
 
 
 def apply(state: dict, op: T.Op) -> None:
     defs = op.defs()
-    fact = _new_fact(state, op) if len(defs) == 1 else None
+    facts: list[tuple] = []
+    if len(defs) == 1:
+        facts.append((defs[0], _new_fact(state, op)))
+    elif isinstance(op, T.Add64):
+        proof = add64_no_carry(state, op)
+        if proof is not None:
+            facts = [(op.dlo, proof[1]), (op.dhi, proof[0])]
     for d in defs:
         kill(state, d.n)
-    if fact is not None and not mentions(fact, defs[0].n):
-        state[defs[0].n] = fact
+    for var, fact in facts:
+        if var is not None and fact is not None and not mentions(fact, var.n):
+            state[var.n] = fact
 
 
 def transfer_block(block: T.Block, state: dict) -> dict:
@@ -123,6 +315,17 @@ def transfer_block(block: T.Block, state: dict) -> dict:
     for op in block.ops:
         apply(state, op)
     return state
+
+
+def branch_constants(fn: T.Function) -> set[int]:
+    """Constants compared against in branches (widening thresholds come from them)."""
+    out = set()
+    for block in fn.blocks:
+        if isinstance(block.term, T.Branch):
+            for operand in (block.term.alo, block.term.blo):
+                if isinstance(operand, Const):
+                    out.add(operand.value)
+    return out
 
 
 def _dead(var, live: int) -> bool:
@@ -162,6 +365,12 @@ def rewrite_op(fn: T.Function, op: T.Op, state: dict, live_after: int) -> list[T
     kind = type(op)
     if kind in (T.Add64, T.Sub64) and op.dlo is not None and _dead(op.dhi, live_after):
         return [Bin("add" if kind is T.Add64 else "sub", op.dlo, op.alo, op.blo)]
+    proof = add64_no_carry(state, op)
+    if proof is not None and op.dlo is not None:
+        new = [Bin("add", op.dlo, op.alo, op.blo)]  # reads its inputs before writing dlo
+        if op.dhi is not None:
+            new.append(Mov(op.dhi, Const(proof[0])))
+        return new
     if kind is T.MulWide and op.dlo is not None and _dead(op.dhi, live_after):
         return [Bin("mul", op.dlo, op.a, op.b)]
     if kind is T.CheckDivZero and op.hi is not None and known(state, op.hi) == 0:
@@ -234,7 +443,8 @@ def rewrite_branch(term: T.Branch, state: dict) -> bool:
 
 def run(fn: T.Function) -> T.Function:
     """Rewrite fn in place; returns it."""
-    in_states = forward(fn, transfer_block)
+    widen = make_widen(branch_constants(fn))
+    in_states = forward(fn, transfer_block, meet=meet, edge=edge, widen=widen)
     live = liveness(fn)
     for block in fn.blocks:
         if block.id not in in_states:
