@@ -7,7 +7,6 @@ engine "interp"; any other engine name is a translation target from femtojit.bac
 
 from __future__ import annotations
 
-from femtojit.errors import TranslateError
 from femtojit.helpers import HelperRegistry, Runtime
 from femtojit.interp import PROFILE_DEFAULT, resolve_budget
 from femtojit.memmap import HostRegion
@@ -74,11 +73,13 @@ def run(
             helpers=registry,
             runtime=runtime,
         )
-    # ---- translated engines --------------------------------------------------------------
-    # The lead wires this up with translate() below: translate for the target, then run the
-    # translation under emulation with the same ctx/host/budget/helpers/runtime and return
-    # its RunResult (engine = the target name).
-    raise TranslateError(f"engine {engine!r}: running translated code is not available yet")
+    # ---- translated engines: translate for the target, run under emulation ---------------
+    translation = translate(
+        program, target=engine, profile=profile, budget=resolved_budget,
+        helpers=set(registry.ids()), verify=False,
+    )
+    return translation.run(ctx=ctx, host=host, helpers=registry, runtime=runtime,
+                           budget=resolved_budget)
 
 
 def check_engine(engine: str):
@@ -99,14 +100,11 @@ def check_engine(engine: str):
 
 
 # ---- translate() ----------------------------------------------------------------------------
-# The lead adds `translate(program, *, target, profile=..., budget=..., ...)` here; until then
-# it only resolves the target, so callers get the proper UnknownTargetError / "not available
-# yet" TranslateError instead of an ImportError.
 
 
 def translate(program: Program, *, target: str, **options):
-    """Translate `program` for `target` (not wired up yet: raises TranslateError)."""
-    from femtojit.backends import get_backend
+    """Translate `program` for `target`; see femtojit.translation.translate for the options
+    (profile, budget, optimize, helpers, backend_options) and the Translation it returns."""
+    from femtojit.translation import translate as _translate
 
-    get_backend(target)
-    raise TranslateError(f"target {target!r}: translate() is not available yet")
+    return _translate(program, target=target, **options)

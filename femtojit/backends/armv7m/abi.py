@@ -1,0 +1,87 @@
+"""AAPCS frame and register roles of the Thumb-2 backend.
+
+Registers:
+
+- allocatable: r0-r11 (DEFAULT_REGISTERS). r0-r3 are caller-saved: the allocator never
+  gives them to a variable that lives across a call op (helper calls, the 64-bit division
+  routine, variable 64-bit shifts, which use r0-r3 as their own scratch).
+- scratch: ip (r12) and lr (r14), never allocated: instruction selection uses them for
+  spilled operands, constants and check arithmetic, and the region scan returns the new
+  cache bounds in them. lr is free because the prologue pushes it.
+- sp: the native frame, laid out below.
+
+The frame, from sp upwards (every offset fixed at translation time):
+
+    [sp + 0]                 spill slots, 4 bytes each (the allocator's slots)
+    [sp + vm_offset]         the vm pointer (stored by the prologue)
+    [sp + depth_offset]      local calls: number of frames on the frame stack
+    [sp + callx_offset]      callx: the import index found at run time
+    [sp + frames_offset]     local calls: MAX_FRAMES frames of FRAME_WORDS words:
+                             r6.lo, r6.hi, ..., r9.hi, return address (Thumb bit set)
+    (padding to keep sp 8-byte aligned after the push)
+    pushed: the callee-saved registers the code uses, then lr (popped into pc)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from femtojit.backends.armv7m.encode import LR, R0, R1, R2, R3, R12
+from femtojit.ir.types import MAX_FRAMES
+
+#: Allocatable registers, in the allocator's default order of preference.
+DEFAULT_REGISTERS: tuple[int, ...] = tuple(range(12))
+#: Registers a call op destroys (besides the scratch registers, which are never allocated).
+CALL_CLOBBERED = frozenset({R0, R1, R2, R3})
+CALLEE_SAVED = frozenset(range(4, 12))
+SCRATCH = (R12, LR)
+IP = R12
+
+#: Saved words of one local-call frame: r6-r9 (both halves) and the return address.
+FRAME_WORDS = 9
+FRAME_BYTES = 4 * FRAME_WORDS
+
+
+def check_registers(registers) -> tuple[int, ...]:
+    """The allocatable register list from options: a subset of r0-r11, no duplicates."""
+    regs = tuple(int(r) for r in registers)
+    if len(set(regs)) != len(regs):
+        raise ValueError(f"duplicate registers in {regs}")
+    bad = [r for r in regs if r not in DEFAULT_REGISTERS]
+    if bad:
+        raise ValueError(f"registers {bad} are not allocatable on armv7m (r0-r11 only)")
+    return regs
+
+
+@dataclass
+class Frame:
+    """Offsets of the native frame (see the module docstring)."""
+
+    spill_slots: int
+    pushed: tuple[int, ...]  # callee-saved registers pushed by the prologue (lr excluded)
+    local_calls: bool
+    callx: bool
+
+    def __post_init__(self):
+        offset = 4 * self.spill_slots
+        self.vm_offset = offset
+        offset += 4
+        self.depth_offset = offset if self.local_calls else None
+        offset += 4 if self.local_calls else 0
+        self.callx_offset = offset if self.callx else None
+        offset += 4 if self.callx else 0
+        self.frames_offset = offset if self.local_calls else None
+        offset += MAX_FRAMES * FRAME_BYTES if self.local_calls else 0
+        push_bytes = 4 * (len(self.pushed) + 1)
+        total = offset + push_bytes
+        total += -total % 8
+        self.local_size = total - push_bytes  # what `sub sp` reserves
+        self.push_bytes = push_bytes
+
+    def slot_offset(self, slot: int) -> int:
+        return 4 * slot
+
+    @property
+    def size(self) -> int:
+        """Bytes of native stack below the caller's sp, pushed registers included."""
+        return self.local_size + self.push_bytes

@@ -1,0 +1,953 @@
+"""Instruction selection: a prepared, register-allocated IR function -> Thumb-2 items.
+
+Every variable has one location for its whole life (the allocator's register or spill slot),
+so there are no moves at block boundaries: each op reads its operands where they live and
+writes its results where they live. ip and lr are the scratch registers (never allocated):
+an operand that is spilled or a constant that no instruction takes as an immediate goes
+through them, and so does the check arithmetic. The block order is the IR's layout (budget
+tick blocks sit right before their targets), with jumps to the next block left out.
+
+Out-of-line code follows the function body: the shared exit (status to the vm, epilogue),
+the fault stubs (one per distinct (r0 location, status), like Cranelift's deferred traps),
+the slow paths of memory checks, the region scan and the 64-bit division routines, and the
+literal pool.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from femtojit.backends.armv7m import encode as E
+from femtojit.backends.armv7m import forms as F
+from femtojit.backends.armv7m import routines
+from femtojit.backends.armv7m.abi import FRAME_BYTES, IP, Frame
+from femtojit.backends.armv7m.emit import Asm, Label
+from femtojit.backends.armv7m.encode import LR, R0, R1, R2, R3, SP, Cond, Shift, SRType
+from femtojit.backends.common.prep import GuardMem, RegionLimit, RegionStart, VmArg, VmParam
+from femtojit.backends.common.vmabi import (
+    PARAM_FIELDS,
+    PARAM_REGIONS,
+    REGION_ENTRY_SIZE,
+    REGION_LEN,
+    REGION_START,
+    VM_FC,
+    VM_HELPERS,
+    VM_REGIONS,
+    VM_REGS,
+    VM_RESULT,
+    VM_STATUS,
+)
+from femtojit.ir import types as T
+from femtojit.ir.regalloc import Allocation
+from femtojit.ir.types import MAX_FRAMES, Const, Var
+from femtojit.status import Status
+
+M32 = 0xFFFFFFFF
+
+CONDS = {
+    "eq": Cond.EQ, "ne": Cond.NE, "ugt": Cond.HI, "uge": Cond.CS, "ult": Cond.CC,
+    "ule": Cond.LS, "sgt": Cond.GT, "sge": Cond.GE, "slt": Cond.LT, "sle": Cond.LE,
+}
+#: cond(a, b) == SWAPPED[cond](b, a)
+SWAPPED = {"eq": "eq", "ne": "ne", "ugt": "ult", "uge": "ule", "ult": "ugt", "ule": "uge",
+           "sgt": "slt", "sge": "sle", "slt": "sgt", "sle": "sge", "set": "set"}
+COMMUTATIVE = {"add", "mul", "and", "or", "xor"}
+
+Loc = tuple  # ("reg", n) | ("slot", byte offset) | ("const", value)
+
+
+class Selector:
+    """Translates one prepared function; `run()` returns the filled Asm."""
+
+    def __init__(self, fn: T.Function, alloc: Allocation, frame: Frame, *, callx: bool):
+        self.fn = fn
+        self.alloc = alloc
+        self.frame = frame
+        self.asm = Asm()
+        self.labels = {b.id: self.asm.label(f"b{b.id}") for b in fn.blocks}
+        self.exit_label = self.asm.label("exit")
+        self.epilogue = self.asm.label("epilogue")
+        self.stubs: dict[tuple, Label] = {}
+        self.deferred: list[Callable[[], None]] = []
+        self.scan_variants: dict[tuple[int, int, int], Label] = {}
+        self.scan_common: Label | None = None
+        self.div_routines: dict[str, Label] = {}
+        self.helper_fault: Label | None = None
+        self.has_callx = callx
+        self.stats = {"guards_region": 0, "guards_cached": 0, "fault_stubs": 0}
+
+    # ---- locations ------------------------------------------------------------------------
+
+    def where(self, operand) -> Loc:
+        if isinstance(operand, Const):
+            return ("const", operand.value)
+        kind, place = self.alloc.location(operand)
+        if kind == "reg":
+            return ("reg", place)
+        return ("slot", self.frame.slot_offset(place))
+
+    def e(self, data: bytes | None) -> None:
+        assert data is not None
+        self.asm.emit(data)
+
+    def load_slot(self, reg: int, offset: int) -> None:
+        self.e(F.ldst("ldr", reg, SP, offset))
+
+    def store_slot(self, reg: int, offset: int) -> None:
+        self.e(F.ldst("str", reg, SP, offset))
+
+    def mov_imm(self, reg: int, value: int, keep_flags: bool = False) -> None:
+        data = F.mov_imm(reg, value, F.KEEP if keep_flags else F.ANY)
+        if data is not None:
+            self.e(data)
+        else:
+            self.asm.literal(reg, value)
+
+    def mov_reg(self, rd: int, rm: int) -> None:
+        if rd != rm:
+            self.e(F.mov_reg(rd, rm))
+
+    def load_loc(self, reg: int, loc: Loc, keep_flags: bool = False) -> None:
+        """reg := the value at loc."""
+        kind, x = loc
+        if kind == "reg":
+            self.mov_reg(reg, x)
+        elif kind == "slot":
+            self.load_slot(reg, x)
+        else:
+            self.mov_imm(reg, x, keep_flags)
+
+    def in_reg(self, operand, scratch: int, keep_flags: bool = False) -> int:
+        """A register holding the operand: its own, or `scratch` loaded with it."""
+        loc = self.where(operand)
+        if loc[0] == "reg":
+            return loc[1]
+        self.load_loc(scratch, loc, keep_flags)
+        return scratch
+
+    def dest(self, var: Var, scratch: int) -> int:
+        """The register to compute var into (its own, or scratch when it is spilled)."""
+        loc = self.where(var)
+        return loc[1] if loc[0] == "reg" else scratch
+
+    def commit(self, var: Var, reg: int) -> None:
+        """var := reg (a store when var is spilled); never touches the flags."""
+        loc = self.where(var)
+        if loc[0] == "slot":
+            self.store_slot(reg, loc[1])
+        else:
+            self.mov_reg(loc[1], reg)
+
+    def store_loc_to(self, loc: Loc, base: int, offset: int, scratch: int = LR) -> None:
+        """[base + offset] := the value at loc (one word)."""
+        reg = loc[1] if loc[0] == "reg" else scratch
+        if loc[0] != "reg":
+            self.load_loc(scratch, loc)
+        self.e(F.ldst("str", reg, base, offset))
+
+    def store_pair_to(self, lo, hi, base: int, offset: int) -> None:
+        """[base + offset] := lo, [base + offset + 4] := hi (STRD when both are in registers:
+        only used on the vm struct, which is 8-byte aligned)."""
+        llo, lhi = self.where(lo), self.where(hi)
+        if llo[0] == "reg" and lhi[0] == "reg":
+            self.e(E.t1_strd_imm(llo[1], lhi[1], base, offset))
+            return
+        if llo == lhi:  # the same constant twice
+            self.load_loc(LR, llo)
+            self.e(E.t1_strd_imm(LR, LR, base, offset))
+            return
+        self.store_loc_to(llo, base, offset)
+        self.store_loc_to(lhi, base, offset + 4)
+
+    def parallel_move(self, moves: list[tuple[Loc, Loc]]) -> bool:
+        """Perform dst := src for all pairs at once (dsts distinct; a slot is never both a
+        destination and a source). Returns True if ip was used as a temporary."""
+        moves = [(d, s) for d, s in moves if d != s]
+        for d, s in moves:
+            if d[0] == "slot":
+                assert all(s2 != d for _, s2 in moves)
+                self.store_loc_to(s, SP, d[1], scratch=LR)
+        pending = [(d[1], s) for d, s in moves if d[0] == "reg"]
+        used_ip = False
+        while pending:
+            sources = [s[1] for _, s in pending if s[0] == "reg"]
+            for i, (d, s) in enumerate(pending):
+                if d not in sources or (s == ("reg", d) and sources.count(d) == 1):
+                    self.load_loc(d, s)
+                    pending.pop(i)
+                    break
+            else:  # a cycle of register moves: break it through ip
+                d, s = pending[0]
+                self.mov_reg(IP, s[1])
+                used_ip = True
+                pending = [(d2, ("reg", IP) if s2 == s else s2) for d2, s2 in pending]
+        return used_ip
+
+    def vm_to(self, reg: int) -> None:
+        self.load_slot(reg, self.frame.vm_offset)
+
+    # ---- stubs ----------------------------------------------------------------------------
+
+    def fault_stub(self, r0lo, r0hi, status: int) -> Label:
+        """A stub that ends the run with `status` and result (r0hi:r0lo) as they are here."""
+        lo, hi = self.where(r0lo), self.where(r0hi)
+        key = (lo, hi, status)
+        if key not in self.stubs:
+            label = self.asm.label(f"fault{-status}")
+            self.stubs[key] = label
+            self.stats["fault_stubs"] += 1
+
+            def emit():
+                self.asm.bind(label)
+                self.vm_to(IP)
+                self.store_loc_to(lo, IP, VM_RESULT)
+                self.store_loc_to(hi, IP, VM_RESULT + 4)
+                self.e(E.t1_mvn_imm(R0, -status - 1))
+                self.asm.b(self.exit_label)
+
+            self.deferred.append(emit)
+        return self.stubs[key]
+
+    def helper_fault_stub(self) -> Label:
+        """After a helper reported a fault: the result was stored before the call; the status
+        is the helper's (ILLEGAL_CALL if it wrote a positive one)."""
+        if self.helper_fault is None:
+            label = self.asm.label("helper_fault")
+            self.helper_fault = label
+
+            def emit():
+                self.asm.bind(label)
+                self.vm_to(IP)
+                self.e(F.ldst("ldr", R0, IP, VM_STATUS))
+                self.e(E.t1_cmp_imm8(R0, 0))
+                self.e(E.t1_it(Cond.GT))
+                self.e(E.t1_mvn_imm(R0, -Status.ILLEGAL_CALL - 1))
+                self.asm.b(self.exit_label)
+
+            self.deferred.append(emit)
+        return self.helper_fault
+
+    def scan_entry(self, size: int, perm: int, fill: int) -> Label:
+        key = (size, perm, fill)
+        if key not in self.scan_variants:
+            self.scan_variants[key] = self.asm.label(f"scan_{size}_{perm}_{fill}")
+        return self.scan_variants[key]
+
+    # ---- the function ---------------------------------------------------------------------
+
+    def run(self) -> Asm:
+        frame, asm = self.frame, self.asm
+        self.prologue()
+        blocks = self.fn.blocks
+        for i, block in enumerate(blocks):
+            asm.bind(self.labels[block.id])
+            next_id = blocks[i + 1].id if i + 1 < len(blocks) else None
+            for op in block.ops:
+                self.op(op)
+            self.terminator(block.term, next_id)
+        # shared exit: r0 = status, ip = vm
+        asm.bind(self.exit_label)
+        self.e(F.ldst("str", R0, IP, VM_STATUS))
+        asm.bind(self.epilogue)
+        if frame.local_size:
+            self.adjust_sp(frame.local_size)
+        self.e(pop_list(list(frame.pushed) + [E.PC]))
+        while self.deferred:
+            self.deferred.pop(0)()
+        if self.scan_variants:
+            common = asm.label("scan")
+            for (size, perm, fill), label in sorted(self.scan_variants.items()):
+                routines.emit_scan_variant(asm, label, common, size, perm, fill)
+            routines.emit_scan_common(asm, common, frame.vm_offset)
+        if self.div_routines:
+            core = self.div_routines.get("udivmod") or asm.label("udivmod64")
+            routines.emit_udivmod64(asm, core)
+            for name in ("sdiv", "srem"):
+                if name in self.div_routines:
+                    routines.emit_signed_div64(asm, self.div_routines[name], core,
+                                               remainder=name == "srem")
+        return asm
+
+    def adjust_sp(self, amount: int) -> None:
+        """sp += amount (negative: reserve)."""
+        size = abs(amount)
+        if size <= 508:
+            self.e(E.t2_add_sp_imm7(size) if amount > 0 else E.t1_sub_sp_imm7(size))
+        elif amount > 0:
+            self.e(F.add_imm(SP, SP, size, F.KEEP))
+        else:
+            self.e(F.sub_imm(SP, SP, size, F.KEEP))
+
+    def prologue(self) -> None:
+        frame = self.frame
+        self.e(push_list(list(frame.pushed) + [LR]))
+        if frame.local_size:
+            self.adjust_sp(-frame.local_size)
+        self.store_slot(R0, frame.vm_offset)
+        if frame.depth_offset is not None:
+            self.e(E.t1_movs_imm8(R1, 0))
+            self.store_slot(R1, frame.depth_offset)
+
+    # ---- ops ------------------------------------------------------------------------------
+
+    def op(self, op) -> None:
+        kind = type(op)
+        handler = _HANDLERS.get(kind)
+        if handler is None:
+            raise NotImplementedError(f"armv7m: no instruction selection for {kind.__name__}")
+        handler(self, op)
+
+    def op_mov(self, op: T.Mov) -> None:
+        dst, src = self.where(op.d), self.where(op.a)
+        if dst == src:
+            return
+        if dst[0] == "reg":
+            self.load_loc(dst[1], src)
+        else:
+            self.store_loc_to(src, SP, dst[1], scratch=IP)
+
+    def op_vmarg(self, op: VmArg) -> None:
+        self.commit(op.d, R0)
+
+    def vm_field(self, d: Var, vm, offset: int, region: int | None = None) -> None:
+        rv = self.in_reg(vm, IP)
+        rd = self.dest(d, IP)
+        if region is not None:
+            self.e(F.ldst("ldr", IP, rv, VM_REGIONS))
+            rv = IP
+            offset = REGION_ENTRY_SIZE * region + offset
+        self.e(F.ldst("ldr", rd, rv, offset))
+        self.commit(d, rd)
+
+    def op_vmparam(self, op: VmParam) -> None:
+        if op.name in PARAM_FIELDS:
+            self.vm_field(op.d, op.vm, PARAM_FIELDS[op.name])
+        else:
+            self.vm_field(op.d, op.vm, REGION_START, PARAM_REGIONS[op.name])
+
+    def op_region_start(self, op: RegionStart) -> None:
+        self.vm_field(op.d, op.vm, REGION_START, op.region)
+
+    def op_region_limit(self, op: RegionLimit) -> None:
+        self.vm_field(op.d, op.vm, REGION_LEN, op.region)
+        if op.size == 1:
+            return
+        rd = self.in_reg(op.d, IP)
+        self.e(F.sub_imm(rd, rd, op.size - 1, F.SET))
+        self.e(E.t1_it(Cond.CC))
+        self.e(E.t1_movs_imm8(rd, 0) if rd < 8 else E.t2_mov_imm(rd, 0))
+        self.commit(op.d, rd)
+
+    def op_bin(self, op: T.Bin) -> None:
+        name, a, b = op.op, op.a, op.b
+        if name in COMMUTATIVE and isinstance(a, Const) and not isinstance(b, Const):
+            a, b = b, a
+        if name in ("udiv", "sdiv", "urem", "srem"):
+            self.divide32(op.d, name, a, b)
+            return
+        if name == "sub" and isinstance(a, Const) and not isinstance(b, Const):
+            rb = self.in_reg(b, LR)
+            rd = self.dest(op.d, IP)
+            if a.value == 0 and F.low(rd, rb):
+                self.e(E.t1_rsbs_imm(rd, rb))
+            elif F.modimm(a.value):
+                self.e(E.t2_rsb_imm(rd, rb, a.value))
+            else:
+                self.mov_imm(IP, a.value)
+                self.e(F.reg_op("sub", rd, IP, rb))
+            self.commit(op.d, rd)
+            return
+        ra = self.in_reg(a, IP)
+        rd = self.dest(op.d, IP)
+        if isinstance(b, Const):
+            data = self.bin_imm(name, rd, ra, b.value)
+            if data is not None:
+                self.e(data)
+                self.commit(op.d, rd)
+                return
+            self.mov_imm(LR, b.value)
+            rb = LR
+        else:
+            rb = self.in_reg(b, LR)
+        if name in ("shl", "lshr", "ashr"):
+            self.e(F.logic_imm("and", LR, rb, 31))
+            rb = LR
+        self.e(F.reg_op(name, rd, ra, rb))
+        self.commit(op.d, rd)
+
+    def bin_imm(self, name: str, rd: int, ra: int, value: int) -> bytes | None:
+        if name == "add":
+            return F.add_imm(rd, ra, value)
+        if name == "sub":
+            return F.sub_imm(rd, ra, value)
+        if name in ("and", "or", "xor"):
+            return F.logic_imm(name, rd, ra, value)
+        if name in ("shl", "lshr", "ashr"):
+            return F.shift_imm(name, rd, ra, value & 31)
+        if name == "mul" and value and value & (value - 1) == 0:
+            return F.shift_imm("shl", rd, ra, value.bit_length() - 1)
+        return None
+
+    def divide32(self, d: Var, name: str, a, b) -> None:
+        la, lb, ld = self.where(a), self.where(b), self.where(d)
+        ra = self.in_reg(a, IP)
+        rb = self.in_reg(b, LR)
+        div = E.t1_udiv if name in ("udiv", "urem") else E.t1_sdiv
+        if name in ("udiv", "sdiv"):
+            rd = self.dest(d, IP)
+            self.e(div(rd, ra, rb))
+            self.commit(d, rd)
+            return
+        # remainder: q = a / b; d = a - q * b (MLS), q in a register that is neither a nor b
+        if ld[0] == "reg" and ld[1] not in (ra, rb):
+            q = ld[1]
+        elif ra != IP and rb != IP:
+            q = IP
+        elif ra != LR and rb != LR:
+            q = LR
+        else:  # a and b both in scratch registers, d spilled: reload a afterwards
+            assert la[0] != "reg" and lb[0] != "reg" and ld[0] == "slot"
+            self.e(div(IP, IP, LR))
+            self.e(E.t2_mul(IP, IP, LR))
+            self.load_loc(LR, la)
+            self.e(E.t2_sub_reg(IP, LR, IP))
+            self.commit(d, IP)
+            return
+        self.e(div(q, ra, rb))
+        rd = self.dest(d, IP)
+        self.e(E.t1_mls(rd, q, rb, ra))
+        self.commit(d, rd)
+
+    def op_un(self, op: T.Un) -> None:
+        ra = self.in_reg(op.a, IP)
+        rd = self.dest(op.d, IP)
+        low = F.low(rd, ra)
+        name = op.op
+        if name == "neg":
+            self.e(E.t1_rsbs_imm(rd, ra) if low else E.t2_rsb_imm(rd, ra, 0))
+        elif name == "not":
+            self.e(E.t1_mvns_reg(rd, ra) if low else E.t2_mvn_reg(rd, ra))
+        elif name == "bswap32":
+            self.e(E.t1_rev(rd, ra) if low else E.t2_rev(rd, ra))
+        elif name == "bswap16":
+            self.e(E.t1_rev16(rd, ra) if low else E.t2_rev16(rd, ra))
+            self.e(E.t1_uxth(rd, rd) if low else E.t2_uxth(rd, rd))
+        else:
+            small, wide = {"sext8": (E.t1_sxtb, E.t2_sxtb), "sext16": (E.t1_sxth, E.t2_sxth),
+                           "zext8": (E.t1_uxtb, E.t2_uxtb),
+                           "zext16": (E.t1_uxth, E.t2_uxth)}[name]
+            self.e(small(rd, ra) if low else wide(rd, ra))
+        self.commit(op.d, rd)
+
+    def op_addsub64(self, op) -> None:
+        add = isinstance(op, T.Add64)
+        alo, ahi, blo, bhi = op.alo, op.ahi, op.blo, op.bhi
+        if add and isinstance(alo, Const) and not isinstance(blo, Const):
+            alo, ahi, blo, bhi = blo, bhi, alo, ahi
+        # low half, setting the carry
+        if not add and isinstance(alo, Const):
+            rb = self.in_reg(blo, LR)
+            rd = self.dest(op.dlo, IP) if op.dlo is not None else IP
+            if F.modimm(alo.value):
+                self.e(E.t2_rsb_imm(rd, rb, alo.value, setflags=True))
+            else:
+                self.mov_imm(IP, alo.value)
+                self.e(F.reg_op("sub", rd, IP, rb, F.SET))
+        else:
+            ra = self.in_reg(alo, IP)
+            rd = self.dest(op.dlo, IP) if op.dlo is not None else None
+            self.e(self.carry_op(add, rd, ra, blo))
+        if op.dlo is not None:
+            self.commit(op.dlo, rd)
+        if op.dhi is None:
+            return
+        rah = self.in_reg(ahi, IP, keep_flags=True)
+        rdh = self.dest(op.dhi, IP)
+        if isinstance(bhi, Const) and F.modimm(bhi.value):
+            self.e((E.t1_adc_imm if add else E.t1_sbc_imm)(rdh, rah, bhi.value))
+        else:
+            rbh = self.in_reg(bhi, LR, keep_flags=True)
+            self.e(F.reg_op("adc" if add else "sbc", rdh, rah, rbh))
+        self.commit(op.dhi, rdh)
+
+    def carry_op(self, add: bool, rd: int | None, ra: int, b) -> bytes:
+        """rd := ra +/- b setting the carry as ADDS/SUBS; rd None: only the flags."""
+        if isinstance(b, Const):
+            if rd is not None:
+                data = (F.add_imm if add else F.sub_imm)(rd, ra, b.value, F.SET)
+            elif add:
+                data = E.t1_cmn_imm(ra, b.value) if F.modimm(b.value) else None
+            else:
+                data = F.cmp_imm(ra, b.value)
+            if data is not None:
+                return data
+            self.mov_imm(LR, b.value)
+            rb = LR
+        else:
+            rb = self.in_reg(b, LR)
+        if rd is not None:
+            return F.reg_op("add" if add else "sub", rd, ra, rb, F.SET)
+        if add:
+            return E.t1_cmn_reg(ra, rb) if F.low(ra, rb) else E.t2_cmn_reg(ra, rb)
+        return F.cmp_reg(ra, rb)
+
+    def op_mulwide(self, op: T.MulWide) -> None:
+        ra = self.in_reg(op.a, IP)
+        rb = self.in_reg(op.b, LR)
+        if op.dhi is None:
+            rd = self.dest(op.dlo, IP)
+            self.e(F.reg_op("mul", rd, ra, rb))
+            self.commit(op.dlo, rd)
+            return
+        rdhi = self.dest(op.dhi, LR)
+        rdlo = self.dest(op.dlo, IP) if op.dlo is not None else (IP if rdhi != IP else LR)
+        if rdlo == rdhi:
+            rdlo = IP if rdhi == LR else LR
+        self.e((E.t1_smull if op.signed else E.t1_umull)(rdlo, rdhi, ra, rb))
+        if op.dlo is not None:
+            self.commit(op.dlo, rdlo)
+        self.commit(op.dhi, rdhi)
+
+    def op_shift64(self, op: T.Shift64) -> None:
+        """A call op for the allocator: r0-r3 are free here."""
+        self.parallel_move([(("reg", R0), self.where(op.alo)), (("reg", R1), self.where(op.ahi)),
+                            (("reg", R2), self.where(op.amount))])
+        e = self.e
+        e(E.t1_and_imm(R2, R2, 63))
+        if op.op == "shl":
+            src, dst, near, far = R0, R1, E.t2_lsl_reg, E.t2_lsr_reg
+        else:
+            src, dst, near, far = R1, R0, E.t2_lsr_reg, E.t2_lsl_reg
+        # (register shifts by 32..255 give 0, which makes this branch-free)
+        e(near(dst, dst, R2))
+        e(E.t2_rsb_imm(R3, R2, 32))
+        e(far(R3, src, R3))
+        e(E.t1_orrs_reg(dst, R3))
+        if op.op == "ashr":
+            e(E.t3_sub_imm(R3, R2, 32, setflags=True))
+            e(E.t1_it(Cond.PL))
+            e(E.t2_asr_reg(R0, R1, R3))
+            e(E.t2_asr_reg(R1, R1, R2))
+        else:
+            e(E.t3_sub_imm(R3, R2, 32))
+            e(near(R3, src, R3))
+            e(E.t1_orrs_reg(dst, R3))
+            e(near(src, src, R2))
+        self.results([(op.dlo, R0), (op.dhi, R1)])
+
+    def results(self, pairs) -> bool:
+        moves = [(self.where(v), ("reg", r)) for v, r in pairs if v is not None]
+        return self.parallel_move(moves)
+
+    def op_div64(self, op: T.Div64) -> None:
+        """A call op for the allocator: the routine uses r0-r3, ip and lr."""
+        self.parallel_move([
+            (("reg", R0), self.where(op.alo)), (("reg", R1), self.where(op.ahi)),
+            (("reg", R2), self.where(op.blo)), (("reg", R3), self.where(op.bhi)),
+        ])
+        name = op.op
+        routine = "udivmod" if name in ("udiv", "urem") else name
+        if routine not in self.div_routines:
+            self.div_routines[routine] = self.asm.label(f"{routine}64")
+        self.div_routines.setdefault("udivmod", self.asm.label("udivmod64"))
+        self.asm.bl(self.div_routines[routine])
+        lo, hi = (R2, R3) if name == "urem" else (R0, R1)
+        self.results([(op.dlo, lo), (op.dhi, hi)])
+
+    # ---- memory ---------------------------------------------------------------------------
+
+    def address(self, base, off: int, scratch: int) -> tuple[int, int]:
+        """(register, offset) addressing base + off: the base's register when off has an
+        immediate form, else scratch := base + off."""
+        rb = self.in_reg(base, scratch)
+        return rb, off
+
+    def add_to(self, rd: int, rn: int, value: int, temp: int) -> None:
+        """rd := rn + value (any flags), through temp when no immediate form fits."""
+        if value == 0:
+            self.mov_reg(rd, rn)
+            return
+        data = F.add_imm(rd, rn, value)
+        if data is None:
+            self.mov_imm(temp, value)
+            data = F.reg_op("add", rd, rn, temp)
+        self.e(data)
+
+    def op_load(self, op: T.Load) -> None:
+        kind = F.LOAD_KIND[(op.size, op.signed)]
+        rb = self.in_reg(op.base, IP)
+        rd = self.dest(op.d, IP)
+        data = F.ldst(kind, rd, rb, op.off)
+        if data is None:
+            self.add_to(IP, rb, op.off, LR)
+            data = F.ldst(kind, rd, IP, 0)
+        self.e(data)
+        self.commit(op.d, rd)
+
+    def op_store(self, op: T.Store) -> None:
+        kind = F.STORE_KIND[op.size]
+        rv = self.in_reg(op.value, IP)
+        rb = self.in_reg(op.base, LR)
+        data = F.ldst(kind, rv, rb, op.off)
+        if data is None:
+            self.add_to(LR, rb, op.off, LR if rb != LR else IP)
+            if rb == LR and rv == IP:  # no temp left: recompute with the value reloaded
+                self.in_reg(op.value, IP)
+            data = F.ldst(kind, rv, LR, 0)
+        self.e(data)
+
+    def op_guard(self, g: GuardMem) -> None:
+        """Fast path: t = addr - start; t <u limit, else the out-of-line miss path."""
+        self.stats["guards_cached" if g.cached else "guards_region"] += 1
+        rb = self.in_reg(g.base, IP)
+        if g.off:
+            self.add_to(IP, rb, g.off, LR)
+            ra = IP
+        else:
+            ra = rb
+        start = g.cstart if g.cached else g.start
+        limit = g.climit if g.cached else g.limit
+        rs = self.in_reg(start, LR)
+        self.e(E.t2_sub_reg(IP, ra, rs))
+        data = F.cmp_imm(IP, limit.value) if isinstance(limit, Const) else None
+        if data is None:
+            rl = self.in_reg(limit, LR)
+            data = F.cmp_reg(IP, rl)
+        self.e(data)
+        miss = self.asm.label("miss")
+        back = self.asm.label("back")
+        self.asm.b(miss, Cond.CS)
+        self.asm.bind(back)
+        fault = self.fault_stub(g.r0lo, g.r0hi, Status.ILLEGAL_MEM)
+        scan = self.scan_entry(g.size, g.perm, g.fill)
+
+        def slow_path():
+            self.asm.bind(miss)
+            rb2 = self.in_reg(g.base, IP)
+            self.add_to(IP, rb2, g.off, LR)
+            self.asm.bl(scan)
+            self.asm.b(fault, Cond.EQ)
+            if g.cached:
+                self.commit(g.cstart, IP)
+                self.commit(g.climit, LR)
+            self.asm.b(back)
+
+        self.deferred.append(slow_path)
+
+    # ---- checks and budget ----------------------------------------------------------------
+
+    def op_divzero(self, op: T.CheckDivZero) -> None:
+        stub = self.fault_stub(op.r0lo, op.r0hi, Status.ILLEGAL_DIV)
+        lo, hi = op.lo, op.hi
+        if hi is None or (isinstance(hi, Const) and hi.value == 0):
+            if isinstance(lo, Const):
+                if lo.value == 0:
+                    self.asm.b(stub)
+                return
+            loc = self.where(lo)
+            if loc[0] == "reg" and loc[1] < 8:
+                self.asm.cbz(loc[1], stub)
+                return
+            r = self.in_reg(lo, IP)
+            self.e(F.cmp_imm(r, 0))
+            self.asm.b(stub, Cond.EQ)
+            return
+        rl = self.in_reg(lo, IP)
+        rh = self.in_reg(hi, LR)
+        self.e(E.t2_orr_reg(IP, rl, rh, setflags=True))
+        self.asm.b(stub, Cond.EQ)
+
+    def op_budget(self, op: T.BudgetTick) -> None:
+        stub = self.fault_stub(op.r0lo, op.r0hi, Status.OUT_OF_BRANCHES)
+        r = self.in_reg(op.counter, IP)
+        self.e(F.sub_imm(r, r, 1, F.SET))
+        self.commit(op.counter, r)
+        self.asm.b(stub, Cond.CC)  # it was 0
+
+    # ---- helper calls ---------------------------------------------------------------------
+
+    def op_call(self, op) -> None:
+        callx = isinstance(op, T.CallX)
+        if callx:
+            self.callx_lookup(op)
+        self.vm_to(IP)
+        args = op.args  # r1.lo, r1.hi, ..., r5.hi
+        self.store_pair_to(op.r0lo, op.r0hi, IP, VM_RESULT)  # the result if the helper faults
+        for reg in range(1, 6):
+            self.store_pair_to(args[2 * reg - 2], args[2 * reg - 1], IP, VM_REGS + 8 * reg)
+        self.e(E.t3_add_imm(R1, IP, VM_REGS))
+        self.e(F.ldst("ldr", R0, IP, VM_FC))
+        self.e(F.ldst("ldr", IP, IP, VM_HELPERS))
+        if callx:
+            self.load_slot(LR, self.frame.callx_offset)
+            self.e(E.t2_ldr_reg(IP, IP, LR, 2))
+        else:
+            self.e(F.ldst("ldr", IP, IP, 4 * op.index))
+        self.e(E.t1_blx_reg(IP))
+        self.vm_to(IP)
+        self.e(F.ldst("ldr", LR, IP, VM_STATUS))
+        self.e(E.t2_cmp_imm(LR, 0))
+        self.asm.b(self.helper_fault_stub(), Cond.NE)
+        if self.results([(op.d_lo, R0), (op.d_hi, R1)]):
+            self.vm_to(IP)
+        clobbered = op.clobbered
+        for i in range(0, 10, 2):
+            offset = VM_REGS + 8 * (1 + i // 2)
+            lo, hi = clobbered[i], clobbered[i + 1]
+            llo = self.where(lo) if lo is not None else None
+            lhi = self.where(hi) if hi is not None else None
+            if llo and lhi and llo[0] == "reg" and lhi[0] == "reg":
+                self.e(E.t1_ldrd_imm(llo[1], lhi[1], IP, offset))
+                continue
+            for var, loc, off in ((lo, llo, offset), (hi, lhi, offset + 4)):
+                if var is None:
+                    continue
+                rd = loc[1] if loc[0] == "reg" else LR
+                self.e(F.ldst("ldr", rd, IP, off))
+                self.commit(var, rd)
+
+    def callx_lookup(self, op: T.CallX) -> None:
+        """The import index of the helper id in op.id into the callx slot, or ILLEGAL_CALL."""
+        rid = self.in_reg(op.id, LR)
+        found = []
+        for index, helper_id in enumerate(self.fn.imports):
+            data = F.cmp_imm(rid, helper_id)
+            if data is None:
+                self.mov_imm(IP, helper_id)
+                data = F.cmp_reg(rid, IP)
+            self.e(data)
+            label = self.asm.label("callx_found")
+            found.append((label, index))
+            self.asm.b(label, Cond.EQ)
+        self.asm.b(self.fault_stub(op.r0lo, op.r0hi, Status.ILLEGAL_CALL))
+        join = self.asm.label("callx_join")
+        for label, index in found:
+            self.asm.bind(label)
+            self.mov_imm(IP, index)
+            self.asm.b(join)
+        self.asm.bind(join)
+        self.store_slot(IP, self.frame.callx_offset)
+
+    # ---- local calls ----------------------------------------------------------------------
+
+    def frame_entry(self, depth_reg: int) -> None:
+        """lr := address of frame number depth_reg on the frame stack."""
+        self.e(F.add_imm(LR, SP, self.frame.frames_offset, F.KEEP))
+        assert FRAME_BYTES == 36
+        self.e(E.t3_add_reg(LR, LR, depth_reg, Shift(SRType.LSL, 5)))
+        self.e(E.t3_add_reg(LR, LR, depth_reg, Shift(SRType.LSL, 2)))
+
+    def op_push_frame(self, op: T.PushFrame) -> None:
+        stub = self.fault_stub(op.r0lo, op.r0hi, Status.ILLEGAL_CALL)
+        self.load_slot(IP, self.frame.depth_offset)
+        self.e(E.t2_cmp_imm(IP, MAX_FRAMES))
+        self.asm.b(stub, Cond.CS)
+        self.frame_entry(IP)
+        self.e(E.t3_add_imm(IP, IP, 1))
+        self.store_slot(IP, self.frame.depth_offset)
+        for i, value in enumerate(op.saved):
+            self.store_loc_to(self.where(value), LR, 4 * i, scratch=IP)
+        self.asm.adr(IP, self.labels[op.site], 1)
+        self.e(F.ldst("str", IP, LR, 32))
+
+    def op_pop_frame(self, op: T.PopFrame) -> None:
+        if not any(v is not None for v in op.saved):
+            return
+        self.load_slot(IP, self.frame.depth_offset)
+        self.frame_entry(IP)
+        for i, var in enumerate(op.saved):
+            if var is None:
+                continue
+            rd = self.dest(var, IP)
+            self.e(F.ldst("ldr", rd, LR, 4 * i))
+            self.commit(var, rd)
+
+    # ---- terminators ----------------------------------------------------------------------
+
+    def terminator(self, term, next_id) -> None:
+        if isinstance(term, T.Jump):
+            if term.target != next_id:
+                self.asm.b(self.labels[term.target])
+        elif isinstance(term, T.Branch):
+            self.branch(term, next_id)
+        elif isinstance(term, T.Exit):
+            self.exit(term.r0lo, term.r0hi)
+        elif isinstance(term, T.Return):
+            self.ret(term)
+        elif isinstance(term, T.LocalCall):
+            if term.target != next_id:
+                self.asm.b(self.labels[term.target])
+        else:
+            raise NotImplementedError(f"armv7m: terminator {type(term).__name__}")
+
+    def exit(self, r0lo, r0hi) -> None:
+        self.vm_to(IP)
+        self.store_pair_to(r0lo, r0hi, IP, VM_RESULT)
+        self.e(E.t1_movs_imm8(R0, 0))
+        self.asm.b(self.exit_label)
+
+    def ret(self, term: T.Return) -> None:
+        done = self.asm.label("return_exit")
+        self.load_slot(IP, self.frame.depth_offset)
+        self.e(E.t2_cmp_imm(IP, 0))
+        self.asm.b(done, Cond.EQ)
+        self.e(E.t3_sub_imm(IP, IP, 1))
+        self.store_slot(IP, self.frame.depth_offset)
+        self.frame_entry(IP)
+        self.e(F.ldst("ldr", IP, LR, 32))
+        self.e(E.t1_bx(IP))
+        self.asm.bind(done)
+        self.exit(term.r0lo, term.r0hi)
+
+    def branch(self, t: T.Branch, next_id) -> None:
+        taken, fall = self.labels[t.taken], self.labels[t.fallthrough]
+        if t.taken == t.fallthrough:
+            if t.taken != next_id:
+                self.asm.b(taken)
+            return
+        result = self.compare(t)
+        if result[0] == "cbz":
+            _, reg, nonzero = result
+            if t.fallthrough == next_id:
+                self.asm.cbz(reg, taken, nonzero)
+                return
+            if t.taken == next_id:
+                self.asm.cbz(reg, fall, not nonzero)
+                return
+            self.asm.cbz(reg, taken, nonzero)
+            self.asm.b(fall)
+            return
+        cond = result[1]
+        if t.fallthrough == next_id:
+            self.asm.b(taken, cond)
+        elif t.taken == next_id:
+            self.asm.b(fall, cond.invert())
+        else:
+            self.asm.b(taken, cond)
+            self.asm.b(fall)
+
+    def compare(self, t: T.Branch) -> tuple:
+        """Emit the comparison; ("cond", Cond) for the taken condition, or ("cbz", reg,
+        nonzero) when a CBZ/CBNZ does it."""
+        cond = t.cond
+        if t.wide:
+            return ("cond", self.compare64(t))
+        a, b = t.alo, t.blo
+        if isinstance(a, Const) and not isinstance(b, Const):
+            a, b, cond = b, a, SWAPPED[cond]
+        if cond == "set":
+            ra = self.in_reg(a, IP)
+            data = F.tst_imm(ra, b.value) if isinstance(b, Const) else None
+            if data is None:
+                data = F.tst_reg(ra, self.in_reg(b, LR))
+            self.e(data)
+            return ("cond", Cond.NE)
+        if isinstance(b, Const) and b.value == 0 and cond in ("eq", "ne"):
+            loc = self.where(a)
+            if loc[0] == "reg" and loc[1] < 8:
+                return ("cbz", loc[1], cond == "ne")
+        ra = self.in_reg(a, IP)
+        self.cmp(ra, b, LR)
+        return ("cond", CONDS[cond])
+
+    def cmp(self, ra: int, b, scratch: int, keep_flags: bool = False) -> None:
+        data = F.cmp_imm(ra, b.value) if isinstance(b, Const) else None
+        if data is None:
+            data = F.cmp_reg(ra, self.in_reg(b, scratch, keep_flags))
+        self.e(data)
+
+    def compare64(self, t: T.Branch) -> Cond:
+        cond = t.cond
+        alo, ahi, blo, bhi = t.alo, t.ahi, t.blo, t.bhi
+        if isinstance(alo, Const) and isinstance(ahi, Const) and not (
+                isinstance(blo, Const) and isinstance(bhi, Const)):
+            alo, ahi, blo, bhi, cond = blo, bhi, alo, ahi, SWAPPED[cond]
+        if cond == "set":
+            rl = self.in_reg(alo, IP)
+            data = F.tst_imm(rl, blo.value) if isinstance(blo, Const) else None
+            if data is None:
+                data = F.tst_reg(rl, self.in_reg(blo, LR))
+            self.e(data)
+            skip = self.asm.label("set_lo")
+            self.asm.b(skip, Cond.NE)
+            rh = self.in_reg(ahi, IP)
+            data = F.tst_imm(rh, bhi.value) if isinstance(bhi, Const) else None
+            if data is None:
+                data = F.tst_reg(rh, self.in_reg(bhi, LR))
+            self.e(data)
+            self.asm.bind(skip)
+            return Cond.NE
+        if cond in ("eq", "ne"):
+            if blo == Const(0) and bhi == Const(0):
+                rl = self.in_reg(alo, IP)
+                rh = self.in_reg(ahi, LR)
+                self.e(E.t2_orr_reg(IP, rl, rh, setflags=True))
+                return CONDS[cond]
+            simple = all(self.where(x)[0] == "reg" for x in (alo, ahi)) and all(
+                self.where(x)[0] == "reg" or (x.value <= 0xFF or F.modimm(x.value))
+                for x in (blo, bhi))
+            if simple:
+                self.cmp(self.where(alo)[1], blo, LR)
+                self.e(E.t1_it(Cond.EQ))
+                rh = self.where(ahi)[1]
+                if isinstance(bhi, Const):
+                    data = (E.t1_cmp_imm8(rh, bhi.value) if rh < 8 and bhi.value <= 0xFF
+                            else E.t2_cmp_imm(rh, bhi.value))
+                else:
+                    data = F.cmp_reg(rh, self.where(bhi)[1])
+                self.e(data)
+                return CONDS[cond]
+            skip = self.asm.label("eq64")
+            self.cmp(self.in_reg(alo, IP), blo, LR)
+            self.asm.b(skip, Cond.NE)
+            self.cmp(self.in_reg(ahi, IP), bhi, LR)
+            self.asm.bind(skip)
+            return CONDS[cond]
+        if cond in ("ugt", "ule", "sgt", "sle"):
+            alo, ahi, blo, bhi, cond = blo, bhi, alo, ahi, SWAPPED[cond]
+        # a < b / a >= b: flags of the 64-bit subtraction a - b
+        self.cmp(self.in_reg(alo, IP), blo, LR)
+        rah = self.in_reg(ahi, IP, keep_flags=True)
+        if isinstance(bhi, Const) and F.modimm(bhi.value):
+            self.e(E.t1_sbc_imm(IP, rah, bhi.value, setflags=True))
+        else:
+            rbh = self.in_reg(bhi, LR, keep_flags=True)
+            self.e(E.t2_sbc_reg(IP, rah, rbh, setflags=True))
+        return CONDS[cond]
+
+
+def push_list(registers: list[int]) -> bytes:
+    if all(r < 8 or r == LR for r in registers):
+        return E.t1_push(registers)
+    return E.t2_push(registers)
+
+
+def pop_list(registers: list[int]) -> bytes:
+    if all(r < 8 or r == E.PC for r in registers):
+        return E.t1_pop(registers)
+    return E.t2_pop(registers)
+
+
+_HANDLERS = {
+    T.Mov: Selector.op_mov,
+    T.Bin: Selector.op_bin,
+    T.Un: Selector.op_un,
+    T.Add64: Selector.op_addsub64,
+    T.Sub64: Selector.op_addsub64,
+    T.MulWide: Selector.op_mulwide,
+    T.Shift64: Selector.op_shift64,
+    T.Div64: Selector.op_div64,
+    T.Load: Selector.op_load,
+    T.Store: Selector.op_store,
+    T.CheckDivZero: Selector.op_divzero,
+    T.BudgetTick: Selector.op_budget,
+    T.Call: Selector.op_call,
+    T.CallX: Selector.op_call,
+    T.PushFrame: Selector.op_push_frame,
+    T.PopFrame: Selector.op_pop_frame,
+    VmArg: Selector.op_vmarg,
+    VmParam: Selector.op_vmparam,
+    RegionStart: Selector.op_region_start,
+    RegionLimit: Selector.op_region_limit,
+    GuardMem: Selector.op_guard,
+}

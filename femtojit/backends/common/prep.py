@@ -1,0 +1,260 @@
+"""Backend preparation of an optimised IR function: make the ABI's run-time values explicit.
+
+The IR leaves three things implicit that every 32-bit backend has to place somewhere: the vm
+pointer (the entry's argument), the run-time constants `Param` reads from it, and the values
+a memory check compares against. `prepare` rewrites a copy of the function so that all of them
+are ordinary variables, defined once in a new prologue block; the generic register allocator
+then keeps the hot ones (a loop's region bounds, the budget counter) in registers and spills
+the rest, with no special case in the backend.
+
+Memory checks become `GuardMem` ops of one of two kinds:
+
+- **region**: the check has a provenance hint naming one of the fixed regions (stack, .data,
+  .rodata, ctx) whose permission allows the access. Those regions never overlap (the loader
+  refuses it), so if the hinted region holds the bytes it is the first region that does, and
+  the access is allowed. The fast path is `t = addr - start; t <u limit` with
+  `limit = max(0, len - size + 1)`: an address below the region wraps to a huge `t` and
+  fails, so does one whose last byte is past the end. `start` is one variable per region and
+  `limit` one per (region, size); .data, .rodata and the stack have sizes fixed at
+  translation time, so their limits are constants (a variable when the target cannot compare
+  against that immediate).
+- **cache**: no usable hint. The check compares against a per-pointer cache (`cstart`,
+  `climit`), a pair of variables shared by the checks of one base variable and access kind,
+  with `climit` computed for the largest access size of the group (so it is conservative for
+  the smaller ones). The cache starts empty (limit 0: every access misses).
+
+On a miss, both kinds call the backend's region scan, which applies the full rule (regions in
+table order, first match wins, permission) and either faults or returns; for a cache check it
+also returns the region's bounds, which become the new cache, but only when no earlier region
+overlaps that region (otherwise a later hit in the cache could skip the region that should
+have decided). The cache variables are both read and written by the check, which is how the
+allocator learns that they live across the loop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import ClassVar
+
+from femtojit.backends.common.vmabi import FIXED_REGION_PERMS, PARAM_FIELDS, PARAM_REGIONS
+from femtojit.ir import types as T
+from femtojit.ir.types import Const, Op, Operand, Var
+from femtojit.memmap import (
+    PERM_READ,
+    PERM_WRITE,
+    REGION_DATA,
+    REGION_RODATA,
+    REGION_STACK,
+    STACK_SIZE,
+)
+
+ACCESS_PERMS = {"r": PERM_READ, "w": PERM_WRITE, "rw": PERM_READ | PERM_WRITE}
+
+
+@dataclass(slots=True)
+class VmArg(Op):
+    """d := the vm pointer the entry was called with. First op of the prologue block."""
+
+    d: Var
+    DEFS: ClassVar[tuple[str, ...]] = ("d",)
+
+
+@dataclass(slots=True)
+class VmParam(Op):
+    """d := a run-time constant of the vm struct or region table (`Param` names)."""
+
+    d: Var
+    vm: Var
+    name: str
+    DEFS: ClassVar[tuple[str, ...]] = ("d",)
+    USES: ClassVar[tuple[str, ...]] = ("vm",)
+
+
+@dataclass(slots=True)
+class RegionStart(Op):
+    """d := vm->regions[region].start."""
+
+    d: Var
+    vm: Var
+    region: int
+    DEFS: ClassVar[tuple[str, ...]] = ("d",)
+    USES: ClassVar[tuple[str, ...]] = ("vm",)
+
+
+@dataclass(slots=True)
+class RegionLimit(Op):
+    """d := max(0, vm->regions[region].len - size + 1): the exclusive bound of
+    `addr - start` for an access of `size` bytes to lie inside the region."""
+
+    d: Var
+    vm: Var
+    region: int
+    size: int
+    DEFS: ClassVar[tuple[str, ...]] = ("d",)
+    USES: ClassVar[tuple[str, ...]] = ("vm",)
+
+
+@dataclass(slots=True)
+class GuardMem(Op):
+    """A memory check with its fast path spelled out (see the module docstring).
+
+    region kind: `start`/`limit` set, `cstart`/`climit` None. cache kind: the reverse, and
+    `fill` is the access size the cache limit is computed for. `region` keeps the hint.
+    """
+
+    base: Operand
+    off: int
+    size: int
+    access: str
+    region: int | None
+    start: Operand | None
+    limit: Operand | None
+    cstart: Var | None
+    climit: Var | None
+    fill: int
+    r0lo: Operand
+    r0hi: Operand
+    DEFS: ClassVar[tuple[str, ...]] = ("cstart", "climit")
+    USES: ClassVar[tuple[str, ...]] = ("base", "start", "limit", "cstart", "climit", "r0lo", "r0hi")
+    side_effect: ClassVar[bool] = True
+    can_fault: ClassVar[bool] = True
+
+    @property
+    def cached(self) -> bool:
+        return self.cstart is not None
+
+    @property
+    def perm(self) -> int:
+        return ACCESS_PERMS[self.access]
+
+
+#: Every op `prepare` introduces.
+PREP_OPS = (VmArg, VmParam, RegionStart, RegionLimit, GuardMem)
+
+
+@dataclass
+class Prepared:
+    """The rewritten function and what the backend needs to know about it."""
+
+    fn: T.Function
+    vm: Var
+    prologue: int  # block id of the new entry block
+    guards: int  # number of GuardMem ops
+    cache_groups: int
+
+
+def region_length(fn: T.Function, region: int) -> int | None:
+    """Length of a fixed region known at translation time (None for ctx)."""
+    return {REGION_STACK: STACK_SIZE, REGION_DATA: fn.data_size,
+            REGION_RODATA: fn.rodata_size}.get(region)
+
+
+def usable_hint(check: T.CheckMem) -> bool:
+    """A hint to a fixed region whose permission allows the access."""
+    region = check.region
+    if region is None or not 0 <= region < len(FIXED_REGION_PERMS):
+        return False
+    need = ACCESS_PERMS[check.access]
+    return FIXED_REGION_PERMS[region] & need == need
+
+
+def prepare(
+    fn: T.Function,
+    *,
+    compare_imm_ok: Callable[[int], bool],
+    use_hints: bool = True,
+) -> Prepared:
+    """A prepared copy of fn (fn itself is left alone).
+
+    compare_imm_ok(value): whether the target compares a register with `value` in one
+    instruction; other constant limits become variables set in the prologue.
+    use_hints: False makes every check a cache check (to exercise that path in tests).
+    """
+    fn = fn.copy()
+    vm = fn.new_var("vm")
+    prologue_ops: list[Op] = [VmArg(vm)]
+    params: dict[str, Var] = {}
+    starts: dict[int, Var] = {}
+    limits: dict[tuple[int, int], Operand] = {}
+    groups: dict[tuple, tuple[Var, Var]] = {}
+    group_size: dict[tuple, int] = {}
+    guards = 0
+
+    def param(name: str) -> Var:
+        if name not in params:
+            var = fn.new_var(name)
+            params[name] = var
+            prologue_ops.append(VmParam(var, vm, name))
+        return params[name]
+
+    def region_start(region: int) -> Var:
+        if region not in starts:
+            var = fn.new_var(f"start{region}_")
+            starts[region] = var
+            prologue_ops.append(RegionStart(var, vm, region))
+        return starts[region]
+
+    def region_limit(region: int, size: int) -> Operand:
+        key = (region, size)
+        if key not in limits:
+            length = region_length(fn, region)
+            if length is None:
+                var = fn.new_var(f"limit{region}_{size}_")
+                prologue_ops.append(RegionLimit(var, vm, region, size))
+                limits[key] = var
+            else:
+                value = max(0, length - size + 1)
+                if compare_imm_ok(value):
+                    limits[key] = Const(value)
+                else:
+                    var = fn.new_var(f"limit{region}_{size}_")
+                    prologue_ops.append(T.Mov(var, Const(value)))
+                    limits[key] = var
+        return limits[key]
+
+    # First pass: the cache groups and their largest access size.
+    for _, _, op in fn.ops():
+        if isinstance(op, T.CheckMem) and not (use_hints and usable_hint(op)):
+            key = (op.base, op.access)
+            group_size[key] = max(group_size.get(key, 0), op.size)
+
+    for block in fn.blocks:
+        out: list[Op] = []
+        for op in block.ops:
+            if isinstance(op, T.Param):
+                if op.name in PARAM_FIELDS or op.name in PARAM_REGIONS:
+                    out.append(T.Mov(op.d, param(op.name)))
+                    continue
+                raise ValueError(f"prepare: unknown Param {op.name!r}")
+            if isinstance(op, T.CheckMem):
+                guards += 1
+                if use_hints and usable_hint(op):
+                    out.append(GuardMem(
+                        op.base, op.off, op.size, op.access, op.region,
+                        region_start(op.region), region_limit(op.region, op.size),
+                        None, None, 0, op.r0lo, op.r0hi,
+                    ))
+                else:
+                    key = (op.base, op.access)
+                    if key not in groups:
+                        cstart, climit = fn.new_var("cstart"), fn.new_var("climit")
+                        groups[key] = (cstart, climit)
+                        prologue_ops += [T.Mov(cstart, Const(0)), T.Mov(climit, Const(0))]
+                    cstart, climit = groups[key]
+                    out.append(GuardMem(
+                        op.base, op.off, op.size, op.access, op.region, None, None,
+                        cstart, climit, group_size[key], op.r0lo, op.r0hi,
+                    ))
+                continue
+            out.append(op)
+        block.ops = out
+    # VmParams first (in name order of first use), then bounds: the order of prologue_ops.
+    entry = fn.blocks[0]
+    prologue = T.Block(max(b.id for b in fn.blocks) + 1, prologue_ops, T.Jump(entry.id), None)
+    fn.blocks.insert(0, prologue)
+    return Prepared(fn, vm, prologue.id, guards, len(groups))
+
+
+def param_names() -> tuple[str, ...]:
+    return tuple(PARAM_FIELDS) + tuple(PARAM_REGIONS)
