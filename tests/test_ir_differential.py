@@ -203,6 +203,53 @@ def call_insn(draw):
     return [Insn(isa.OP_CALLX, reg)]
 
 
+def _avoid_counter(insns: list[Insn]) -> list[Insn]:
+    """The same instructions with writes to r9 (the loop counter) redirected to r8."""
+    out = []
+    for insn in insns:
+        if insn.cls in (isa.CLS_ALU, isa.CLS_ALU64, isa.CLS_LDX) and insn.dst == 9:
+            insn = insn._replace(dst=8)
+        if insn.cls == isa.CLS_STX and insn.opcode & 0xE0 == isa.MODE_ATOMIC and insn.src == 9:
+            insn = insn._replace(src=8)
+        out.append(insn)
+    return out
+
+
+@st.composite
+def counted_loop(draw, profile: str, ctx_len: int, data_len: int, rodata_len: int):
+    """r9 from a start value by a step until a compare against a constant fails (or the
+    budget runs out: the counter may overshoot a `jne` bound). The body may index the stack
+    with r9, so check removal over counter ranges is exercised at the range's edges."""
+    wide = draw(st.booleans())
+    step = draw(st.sampled_from([1, 2, 4, 8, 3, -1, -4]))
+    start = draw(st.sampled_from([0, 1, 4, 8, 60, 0xFFFFFFF0, 0x7FFFFFFE, -8]))
+    trips = draw(st.integers(0, 12))
+    bound = (start + step * trips + draw(st.sampled_from([0, 0, 0, 1, -1]))) & 0xFFFFFFFF
+    cond = draw(st.sampled_from([isa.JMP_JNE, isa.JMP_JLT, isa.JMP_JLE, isa.JMP_JGT,
+                                 isa.JMP_JGE, isa.JMP_JSLT, isa.JMP_JSGT]))
+    body: list[Insn] = []
+    for _ in range(draw(st.integers(0, 4))):
+        kind = draw(st.integers(0, 3))
+        if kind == 0:
+            body += draw(alu_insn(profile))
+        elif kind == 1:
+            body += draw(memory_insn(ctx_len, data_len, rodata_len))
+        else:  # an access through r10 + r9 + k
+            size = draw(st.sampled_from([isa.SIZE_B, isa.SIZE_W, isa.SIZE_DW]))
+            k = draw(st.sampled_from([-512, -128, -64, -8, -4, 0, 4]))
+            body += [Insn(isa.CLS_ALU64 | isa.ALU_MOV | isa.SRC_X, 8, 10),
+                     Insn(isa.CLS_ALU64 | isa.ALU_ADD | isa.SRC_X, 8, 9),
+                     Insn(isa.CLS_STX | isa.MODE_MEM | size, 8, 3, k) if kind == 2 else
+                     Insn(isa.CLS_LDX | isa.MODE_MEM | size, 2, 8, k)]
+    body = _avoid_counter(body)
+    cls = isa.CLS_ALU64 if wide else isa.CLS_ALU
+    jcls = isa.CLS_JMP if wide else isa.CLS_JMP32
+    init = lddw(isa.OP_LDDW, 9, start & M64 if wide else start & 0xFFFFFFFF)
+    add = Insn(cls | isa.ALU_ADD, 9, 0, 0, step)
+    back = Insn(jcls | cond, 9, 0, -(len(body) + 2), isa.s32(bound))
+    return init + body + [add, back]
+
+
 def _jump(draw, back_ok: bool):
     op = draw(st.sampled_from(list(isa.COND_JMP_OPS) + [isa.JMP_JA]))
     cls = draw(st.sampled_from([isa.CLS_JMP, isa.CLS_JMP32]))
@@ -246,8 +293,10 @@ def programs(draw, profile: str, back_jumps: bool):
             items.append(draw(pointer_insn()))
         elif choice < 17:
             items.append(("jump", *_jump(draw, back_jumps)))
-        elif choice < 19:
+        elif choice < 18 or (choice < 19 and not back_jumps):
             items.append(draw(call_insn()))
+        elif choice < 19:
+            items.append(draw(counted_loop(profile, ctx_len, len(data), len(rodata))))
         else:
             items.append(("local",))
             has_local = True
@@ -319,7 +368,7 @@ FUZZ_SETTINGS = settings(
 @pytest.mark.fuzz
 @FUZZ_SETTINGS
 @given(data=st.data(), profile=st.sampled_from(["femto", "rfc"]),
-       budget=st.sampled_from([0, 2, 7, 40, "default"]))
+       budget=st.sampled_from([0, 2, 7, 40, 300, "default"]))
 def test_generated_programs_with_loops(data, profile, budget):
     """Backward jumps allowed: the budget bounds every run."""
     if budget == "default" and profile == "rfc":

@@ -388,7 +388,7 @@ class _Machine:
         elif kind is T.CallX:
             helper_id = self.v(op.id)
             if helper_id not in self.fn.imports:
-                self.fault(Status.ILLEGAL_CALL, op.args[0], op.args[1])
+                self.fault(Status.ILLEGAL_CALL, op.r0lo, op.r0hi)
             self.call_helper(helper_id, op)
         elif kind is T.PushFrame:
             if len(self.frames) >= T.MAX_FRAMES:
@@ -404,16 +404,20 @@ class _Machine:
             raise IRRuntimeError(f"unknown op {op!r}")
 
     def call_helper(self, helper_id: int, op) -> None:
-        regs = [self.pair(op.args[2 * i], op.args[2 * i + 1]) for i in range(11)]
+        # regs[0] and regs[6..10] are unspecified to helpers: 0 here
+        regs = [0] * 11
+        for i in range(5):
+            regs[1 + i] = self.pair(op.args[2 * i], op.args[2 * i + 1])
+        r0 = self.pair(op.r0lo, op.r0hi)
         if helper_id not in self.helpers:  # as the reference interpreter does
-            raise _Fault(int(Status.ILLEGAL_CALL), regs[0])
+            raise _Fault(int(Status.ILLEGAL_CALL), r0)
         helper = self.helpers[helper_id]
         call = HelperCall(list(regs), self.memory, self.runtime, self.fn.profile)
         try:
             value = helper.fn(call)
         except HelperFault as fault:
             status = fault.status if fault.status < 0 else int(Status.ILLEGAL_CALL)
-            raise _Fault(status, regs[0]) from None
+            raise _Fault(status, r0) from None
         value = int(value) & (M32 if self.fn.profile == "femto" else M64)
         self.set(op.d_lo, value)
         self.set(op.d_hi, value >> 32)

@@ -545,16 +545,18 @@ class _Lowerer:
         self.cur = None
 
     def call_args(self) -> list[Operand]:
-        return [Var(n) for n in range(NUM_REG_VARS)]
+        """r1.lo .. r5.hi: what helpers see (docs/semantics.md)."""
+        return [Var(n) for n in range(2, 12)]
 
     def call(self, i: int, insn: isa.Insn) -> None:
         d_hi = None if self.femto else R0HI
         clobbered = [Var(n) for n in range(2, 12)]
         if insn.opcode & isa.SRC_X:  # callx: helper id in dst
-            self.emit(CallX(lo_var(insn.dst), self.call_args(), R0LO, d_hi, clobbered))
+            self.emit(CallX(lo_var(insn.dst), self.call_args(), R0LO, d_hi, clobbered,
+                            R0LO, R0HI))
         elif insn.src == isa.CALL_HELPER:
             index = self.fn.imports.index(insn.imm & 0xFFFFFFFF)
-            self.emit(Call(index, self.call_args(), R0LO, d_hi, clobbered))
+            self.emit(Call(index, self.call_args(), R0LO, d_hi, clobbered, R0LO, R0HI))
         elif insn.src == isa.CALL_LOCAL:
             target = self.block_for_slot(i + 1 + insn.imm)
             if i + 1 not in self.slot_block:

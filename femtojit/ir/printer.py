@@ -139,10 +139,10 @@ def format_op(fn: Function, op: Op) -> str:
         else:
             callee = f"callx {o(op.id)}"
         results = f"{f.pair(op.d_lo, op.d_hi)} = "
-        args = f.regs(op.args, 0)
+        args = f.regs(op.args, 1)
         reload = f.regs(op.clobbered, 1)
         return (f"{results}{callee}" + (f" args{args}" if args else "")
-                + (f" reload{reload}" if reload else ""))
+                + (f" reload{reload}" if reload else "") + f" r0={f.pair(op.r0lo, op.r0hi)}")
     if isinstance(op, PushFrame):
         saved = f.regs(op.saved, 6)
         return (f"pushframe site=b{op.site}" + (f" saved{saved}" if saved else "")

@@ -391,12 +391,14 @@ class BudgetTick(Op):
 class Call(Op):
     """Call helper `imports[index]`.
 
-    args: 22 operands, r0.lo, r0.hi, ..., r10.hi, stored into vm->regs[0..10] before the
-    call. After it: d_lo := low 32 bits of the return value, d_hi := its high 32 bits (rfc
-    profile; None in femto, where lowering sets r0.hi := 0 itself), and clobbered[i] (10
-    entries for r1.lo .. r5.hi, None = not needed) := that half of vm->regs[1 + i // 2].
-    A helper fault stops the run with its status (ILLEGAL_CALL if the helper raised a
-    non-negative one) and result r0 = (args[1]:args[0]).
+    args: 10 operands, r1.lo, r1.hi, ..., r5.hi (position i is register 1 + i // 2, half
+    i % 2), stored into vm->regs[1..5] before the call (regs[0] and regs[6..10] are
+    unspecified to helpers, docs/semantics.md). After it: d_lo := low 32 bits of the return
+    value, d_hi := its high 32 bits (rfc profile; None in femto, where lowering sets
+    r0.hi := 0 itself), and clobbered[i] (10 entries like args, None = not needed) := that
+    half of vm->regs[1 + i // 2] as the helper left it. A helper fault stops the run with
+    its status (ILLEGAL_CALL if the helper gave a non-negative one) and result (r0hi:r0lo),
+    r0 before the call.
     """
 
     index: int
@@ -404,8 +406,10 @@ class Call(Op):
     d_lo: Var | None
     d_hi: Var | None
     clobbered: list
+    r0lo: Operand
+    r0hi: Operand
     DEFS: ClassVar[tuple[str, ...]] = ("d_lo", "d_hi", "clobbered")
-    USES: ClassVar[tuple[str, ...]] = ("args",)
+    USES: ClassVar[tuple[str, ...]] = ("args", "r0lo", "r0hi")
     side_effect: ClassVar[bool] = True
     can_fault: ClassVar[bool] = True
 
@@ -414,15 +418,17 @@ class Call(Op):
 class CallX(Op):
     """Like Call, but the helper id is a run-time value: the low 32 bits of the register
     callx names (the reference interpreter ignores the upper half). It is looked up in the
-    import table; an id that is not there faults ILLEGAL_CALL (result r0 = args[1]:args[0])."""
+    import table; an id that is not there faults ILLEGAL_CALL (result r0)."""
 
     id: Operand
     args: list
     d_lo: Var | None
     d_hi: Var | None
     clobbered: list
+    r0lo: Operand
+    r0hi: Operand
     DEFS: ClassVar[tuple[str, ...]] = ("d_lo", "d_hi", "clobbered")
-    USES: ClassVar[tuple[str, ...]] = ("id", "args")
+    USES: ClassVar[tuple[str, ...]] = ("id", "args", "r0lo", "r0hi")
     side_effect: ClassVar[bool] = True
     can_fault: ClassVar[bool] = True
 

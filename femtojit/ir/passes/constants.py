@@ -145,6 +145,9 @@ def simplify(op: T.Op, state: dict) -> list[T.Op]:
             return parallel_movs(_split(op.dlo, op.dhi, (ca * cb) & M64)) or [op]
         if ca == 0 or cb == 0:
             return parallel_movs(_split(op.dlo, op.dhi, 0)) or [op]
+        if not op.signed and (ca == 1 or cb == 1):
+            other = op.b if ca == 1 else op.a
+            return parallel_movs([(op.dlo, other), (op.dhi, Const(0))]) or [op]
         return [op]
     if kind is T.Shift64:
         amount = _c(op.amount)
