@@ -33,7 +33,7 @@ from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 
 from femtojit.ir import types as T
-from femtojit.ir.analysis import bits, block_weights, liveness, reachable_blocks
+from femtojit.ir.analysis import bits, block_weights, liveness
 
 Register = Hashable
 
@@ -90,16 +90,14 @@ def interference(
     weights: dict[int, float] | None = None,
     call_ops: tuple[type, ...] = (T.Call, T.CallX),
 ) -> InterferenceGraph:
-    """The interference graph of fn's reachable blocks (see the module docstring)."""
+    """The interference graph of fn (every block, reachable or not, so every variable a
+    backend may meet gets a location; see the module docstring)."""
     graph = InterferenceGraph()
     live = liveness(fn)
-    reach = reachable_blocks(fn)
     block_weight = dict(block_weights(fn))
     if weights:
         block_weight.update(weights)
     for block in fn.blocks:
-        if block.id not in reach:
-            continue
         w = block_weight.get(block.id, 1)
         after = live.op_live_out(block.id)
         for i, op in enumerate(block.ops):
