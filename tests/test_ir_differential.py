@@ -104,7 +104,7 @@ def _registry() -> HelperRegistry:
         if call.regs[1] & 1:
             raise HelperFault(Status.ILLEGAL_MEM)
         if call.regs[1] & 2:
-            raise HelperFault(5)  # a non-negative status becomes ILLEGAL_CALL
+            raise HelperFault(5, "positive status")  # becomes ILLEGAL_CALL
         return call.regs[1] >> 1
 
     registry.register(HELPER_SCRAMBLE, "scramble", scramble)
