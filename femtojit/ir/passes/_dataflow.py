@@ -30,11 +30,12 @@ _MISSING = object()
 
 
 def mentions(fact, n: int) -> bool:
-    """True if a fact refers to variable n (facts are ints, Vars or tuples of those)."""
-    if isinstance(fact, Var):
+    """True if a fact refers to variable n (facts are ints, Vars, or tuples whose Var
+    elements are the variables they refer to)."""
+    if type(fact) is Var:
         return fact.n == n
-    if isinstance(fact, tuple):
-        return any(mentions(part, n) for part in fact)
+    if type(fact) is tuple:
+        return any(type(part) is Var and part.n == n for part in fact)
     return False
 
 
@@ -44,6 +45,12 @@ def kill(state: State, n: int) -> None:
     stale = [k for k, fact in state.items() if mentions(fact, n)]
     for k in stale:
         del state[k]
+
+
+def _prune(state: State, live: int) -> State:
+    """Only the facts about variables live here (dropping facts is always sound; it keeps
+    states, and the cost of `kill`, proportional to what is live, not to the function)."""
+    return {k: f for k, f in state.items() if (live >> k) & 1}
 
 
 def forward(
@@ -65,6 +72,9 @@ def forward(
     drop or weaken facts and must not weaken any fact more than finitely often (the default
     drops every fact that changed), so this terminates.
     """
+    from femtojit.ir.analysis import liveness
+
+    live_in = liveness(fn).live_in
     blocks = fn.block_map()
     rpo = reverse_postorder(fn)
     rank = {b: i for i, b in enumerate(rpo)}
@@ -84,6 +94,7 @@ def forward(
         if not incoming:
             continue
         state = meet(incoming) if len(incoming) > 1 else dict(incoming[0])
+        state = _prune(state, live_in[bid])
         if bid in in_state:
             state = widen(in_state[bid], state)
             if state == in_state[bid]:
