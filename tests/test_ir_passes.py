@@ -227,6 +227,37 @@ def test_shift_by_bounded_amounts():
         same_everywhere(program, CTXS + [q(0x80000000, 63), q(0xFFFFFFFF, 0xFC000000)])
 
 
+def test_counter_stopping_just_below_2_to_32_is_narrowed():
+    program, fn = build("""
+        lddw %r9, 0xfffffff0
+        lddw %r3, 0xffffffff
+        loop:
+        add %r9, 1
+        jne %r9, %r3, loop
+        stxdw [%r10-8], %r9
+        exit
+    """, budget=40)
+    pipeline(fn)
+    assert not ops_of(fn, T.Add64)
+    same_everywhere(program, [b""], budget=40)
+
+
+def test_stack_and_data_pointers_at_64_bits_need_no_carry():
+    """r10 - k and .data + k (k within the region) cannot carry out of the low half."""
+    program, fn = build("""
+        mov %r2, %r10
+        add %r2, -64
+        lddwd %r3, 12
+        stxdw [%r10-8], %r2
+        stxdw [%r10-16], %r3
+        mov %r0, %r2
+        exit
+    """, data=bytes(16))
+    pipeline(fn)
+    assert not ops_of(fn, T.Add64) and not ops_of(fn, T.Sub64)
+    same_everywhere(program, [b""], passes=DEFAULT_PASSES)
+
+
 def test_counted_loops_get_32_bit_counters():
     program, fn = build("""
         mov %r9, 0
@@ -252,7 +283,8 @@ def test_counted_loops_get_32_bit_counters():
     (1, 4, 128, "jne"),
     (0, 1, 0xFFFFFFFF, "jle"),  # i <= 2**32-1 holds for every 32-bit i
     (0xFFFFFFF0, 8, 0xFFFFFFF9, "jlt"),
-    (0xFFFFFFF0, 1, 0xFFFFFFFF, "jne"),
+    (0xFFFFFFF0, 1, 0x100000005, "jne"),  # crosses 2**32 on the way
+    (0xFFFFFFF0, 1, 0x100000005, "jlt"),
 ])
 def test_loops_the_range_analysis_must_not_narrow(start, step, bound, cond):
     program, fn = build(f"""

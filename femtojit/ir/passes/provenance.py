@@ -71,7 +71,7 @@ def _interval(wstate: dict, operand) -> tuple[int, int] | None:
         value = value - (1 << 32) if value >> 31 else value
         return value, value
     rng = widths.range_of(wstate, operand)
-    return None if rng is None else (0, rng[0] - 1)
+    return None if rng is None else (rng[0], rng[1] - 1)
 
 
 def _ptr(region: int, low: int, high: int):
@@ -151,15 +151,14 @@ def provably_allowed(fn: T.Function, fact, check: T.CheckMem) -> bool:
 
 def run(fn: T.Function) -> T.Function:
     """Rewrite fn in place; returns it."""
-    width_facts = forward(fn, widths.transfer_block, meet=widths.meet, edge=widths.edge,
-                          widen=widths.make_widen(widths.branch_constants(fn)))
+    width_facts = widths.analyse(fn)
 
     def transfer_block(block: T.Block, state: dict) -> dict:
         state = dict(state)
         wstate = dict(width_facts.get(block.id, {}))
         for op in block.ops:
             apply(state, wstate, op)
-            widths.apply(wstate, op)
+            widths.apply(wstate, op, fn)
         return state
 
     in_states = forward(fn, transfer_block, meet=meet, widen=widen)
@@ -177,7 +176,7 @@ def run(fn: T.Function) -> T.Function:
                         continue
                     op.region = fact[1]
             apply(state, wstate, op)
-            widths.apply(wstate, op)
+            widths.apply(wstate, op, fn)
             kept.append(op)
         block.ops = kept
     return fn

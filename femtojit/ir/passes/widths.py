@@ -4,13 +4,15 @@ Facts per variable (forward dataflow, killed when a variable they mention is red
 
 - an int: the variable is that constant;
 - ("sign", v): the variable equals v >>s 31 (the upper half of a sign-extended v);
-- ("lt", n, m, r): 0 <= value < n and value = r (mod m), m a power of two (a range with a
-  stride). Sources: masks, remainders, narrow loads, zero-extensions, adds and shifts of
-  ranges, and unsigned compares or (in)equalities on the side of a branch where they hold.
-  Ranges join to the larger bound at merges; when a loop header is revisited they are
-  widened to thresholds (2**8, 2**16, 2**31, 2**32-1 and, from the program's branch
-  constants C, C+1 and C-m+1), so the analysis terminates yet still proves the usual
-  counted loops: `i += 4; if i != 128` keeps i <= 124 at the top of the loop.
+- ("rng", lo, n, m, r): lo <= value < n and value = r (mod m), m a power of two (a range
+  with a stride). Sources: masks, remainders, narrow loads, zero-extensions, adds, subtracts
+  and shifts of ranges, `param stack_top` (>= 512: the stack lies below it), `param
+  data_base`/`rodata_base` (the region fits below 2**32), and unsigned compares or
+  (in)equalities on the side of a branch where they hold. Ranges join at merges; when a loop
+  header is revisited they are widened (upper bounds to 2**8, 2**16, 2**31, 2**32-1 and, from
+  the program's branch constants C, C+1 and C-m+1; lower bounds to 0), so the analysis
+  terminates yet still proves the usual counted loops: `i += 4; if i != 128` keeps i <= 124
+  at the top of the loop.
 
 With these, a 64-bit loop counter that starts below 2**32 and steps up while below a 32-bit
 bound (or until it equals a constant it reaches exactly) keeps a zero upper half: its Add64
@@ -21,8 +23,9 @@ Rewrites:
 - a 64-bit compare of two zero-extended values, or of two sign-extended values, or of two
   values with the same upper half, becomes a 32-bit compare (signed conditions become
   unsigned ones when both sides are zero-extended or share their upper half);
-- Add64 / Sub64 whose upper result is dead -> 32-bit add / sub; Add64 that provably
-  cannot carry and has known upper inputs -> 32-bit add and hi := constant;
+- Add64 / Sub64 whose upper result is dead -> 32-bit add / sub; Add64 / Sub64 whose carry
+  (borrow) is known from the ranges and whose upper inputs are known -> 32-bit add / sub and
+  hi := constant (64-bit loop counters, `r10 - 8`, `.data + k` at 64 bits);
   MulWide whose upper result is dead -> 32-bit mul;
 - Div64 of zero-extended values -> 32-bit udiv/urem and hi := 0 (signed forms too: both
   sides are non-negative); srem (and sdiv when INT_MIN / -1 cannot happen) of sign-extended
@@ -45,8 +48,15 @@ ZERO = Const(0)
 NO_BOUND = 1 << 32
 EXACT = 1 << 32  # the stride of a constant: nothing else is congruent to it below 2**32
 BOUND_THRESHOLDS = (1 << 8, 1 << 16, 1 << 31, (1 << 32) - 1)
+STACK_SIZE = 512
 
 # -- the range domain ---------------------------------------------------------------------
+#
+# A range fact ("rng", lo, n, m, r) says lo <= value < n and value = r (mod m), m a power of
+# two in 1..2**32 (2**32: only r itself). Normalised: lo and n - 1 are values of the set.
+# Region addresses are assumed not to wrap past 2**32 (the region table holds 32-bit start
+# and length, and an access may not wrap), so stack_top >= 512 and a region's base plus its
+# size fits in 32 bits: that is what makes `r10 - 8` and `.data + 4` carry-free at 64 bits.
 
 
 def lowbit(x: int) -> int:
@@ -54,29 +64,39 @@ def lowbit(x: int) -> int:
     return x & -x if x else EXACT
 
 
-def make_range(n: int, m: int, r: int):
-    """The normalised fact for 0 <= v < n, v = r (mod m): n becomes the largest such value
-    plus one. None when it says nothing (n >= 2**32) or is empty."""
+def make_range(lo: int, n: int, m: int, r: int):
+    """The normalised fact for lo <= v < n, v = r (mod m): an int for a single value, None
+    when it says nothing (any 32-bit value) or nothing is possible."""
     m = min(max(m, 1), EXACT)
     r %= m
-    if n <= r:
+    lo = max(lo, 0)
+    n = min(n, NO_BOUND)
+    lo += (r - lo) % m
+    if n <= 0:
         return None
     top = n - 1 - ((n - 1 - r) % m)
-    if top + 1 >= NO_BOUND:
+    if lo > top:
         return None
-    if top == r and m == EXACT:
-        return r
-    return ("lt", top + 1, m, r)
+    if lo == top:
+        return lo
+    if lo == 0 and top + 1 >= NO_BOUND and m == 1:
+        return None
+    return ("rng", lo, top + 1, m, r)
 
 
-def range_of(state: dict, operand) -> tuple[int, int, int] | None:
-    """(n, m, r) of an operand: 0 <= value < n, value = r (mod m); None if unknown."""
-    fact = operand.value if isinstance(operand, Const) else state.get(operand.n)
+def _range_fact(fact):
+    """(lo, n, m, r) of a fact, or None."""
     if isinstance(fact, int):
-        return fact + 1, EXACT, fact
-    if isinstance(fact, tuple) and fact[0] == "lt":
-        return fact[1], fact[2], fact[3]
+        return fact, fact + 1, EXACT, fact
+    if isinstance(fact, tuple) and fact[0] == "rng":
+        return fact[1:]
     return None
+
+
+def range_of(state: dict, operand) -> tuple[int, int, int, int] | None:
+    """(lo, n, m, r) of an operand: lo <= value < n, value = r (mod m); None if unknown."""
+    fact = operand.value if isinstance(operand, Const) else state.get(operand.n)
+    return _range_fact(fact)
 
 
 def known(state: dict, operand) -> int | None:
@@ -87,22 +107,35 @@ def known(state: dict, operand) -> int | None:
 def upper_bound(state: dict, operand) -> int | None:
     """An exclusive upper bound of the operand's value, if one is known."""
     rng = range_of(state, operand)
-    return None if rng is None else rng[0]
+    return None if rng is None else rng[1]
 
 
 def join_ranges(a, b):
-    n = max(a[0], b[0])
-    m = min(a[1], b[1], lowbit(abs(a[2] - b[2])))
-    return make_range(n, m, a[2])
+    m = min(a[2], b[2], lowbit(abs(a[3] - b[3])))
+    return make_range(min(a[0], b[0]), max(a[1], b[1]), m, a[3])
 
 
 def add_ranges(a, b):
-    """Range of a + b when the sum cannot wrap past 2**32 (else None)."""
-    n = a[0] + b[0] - 1
-    if n > NO_BOUND:
-        return None
-    m = min(a[1], b[1])
-    return make_range(n, m, a[2] + b[2])
+    """(range of a + b mod 2**32, carry out of 32 bits) when the carry is the same for
+    every pair of values; None when it may or may not carry."""
+    low, high = a[0] + b[0], a[1] + b[1] - 2
+    m = min(a[2], b[2])
+    if high < NO_BOUND:
+        return make_range(low, high + 1, m, a[3] + b[3]), 0
+    if low >= NO_BOUND:
+        return make_range(low - NO_BOUND, high + 1 - NO_BOUND, m, a[3] + b[3]), 1
+    return None
+
+
+def sub_ranges(a, b):
+    """(range of a - b mod 2**32, borrow) when the borrow is the same for every pair."""
+    low, high = a[0] - (b[1] - 1), a[1] - 1 - b[0]
+    m = min(a[2], b[2])
+    if low >= 0:
+        return make_range(low, high + 1, m, a[3] - b[3]), 0
+    if high < 0:
+        return make_range(low + NO_BOUND, high + 1 + NO_BOUND, m, a[3] - b[3]), 1
+    return None
 
 
 def extension(state: dict, lo, hi) -> set[str]:
@@ -146,16 +179,9 @@ def meet(states: list[dict]) -> dict:
     return out
 
 
-def _range_fact(fact):
-    if isinstance(fact, int):
-        return fact + 1, EXACT, fact
-    if isinstance(fact, tuple) and fact[0] == "lt":
-        return fact[1], fact[2], fact[3]
-    return None
-
-
 def make_widen(constants: set[int]):
-    """The widening for one function: a range that grew goes to the next threshold."""
+    """The widening for one function: a range that grew goes to the next threshold (upper
+    bounds) or to 0 (lower bounds), so each fact can only weaken finitely often."""
 
     def widen(old: dict, new: dict) -> dict:
         out = {}
@@ -170,24 +196,34 @@ def make_widen(constants: set[int]):
             joined = _range_fact(join_ranges(a, b))
             if joined is None:
                 continue
-            n, m, r = joined
-            candidates = set(BOUND_THRESHOLDS)
-            for c in constants:
-                candidates.update((c + 1, c - m + 1))
-            above = [t for t in candidates if t >= n]
-            if above:
-                widened = make_range(min(above), m, r)
-                if widened is not None:
-                    out[var] = widened
+            lo, n, m, r = joined
+            if lo < a[0]:
+                lo = 0
+            if n > a[1]:
+                candidates = set(BOUND_THRESHOLDS) | {NO_BOUND}
+                for c in constants:
+                    candidates.update((c + 1, c - m + 1))
+                n = min(t for t in candidates if t >= n)
+            widened = make_range(lo, n, m, r)
+            if widened is not None:
+                out[var] = widened
         return out
 
     return widen
 
 
-#: What a condition proves on its taken side: ("lt"|"le", smaller, larger) with operand
+#: What a condition proves on its taken side: (strict, smaller, larger) with operand
 #: indexes 0 = a, 1 = b; on the fallthrough side the negated condition holds.
-_ORDER = {"ult": ("lt", 0, 1), "ule": ("le", 0, 1), "ugt": ("lt", 1, 0), "uge": ("le", 1, 0)}
+_ORDER = {"ult": (True, 0, 1), "ule": (False, 0, 1), "ugt": (True, 1, 0), "uge": (False, 1, 0)}
 _NEGATE = {"ult": "uge", "uge": "ult", "ule": "ugt", "ugt": "ule", "eq": "ne", "ne": "eq"}
+_ANY = (0, NO_BOUND, 1, 0)
+
+
+def _refine(out: dict, operand, lo: int, n: int, m: int, r: int) -> None:
+    if isinstance(operand, Var):
+        fact = make_range(lo, n, m, r)
+        if fact is not None:
+            out[operand.n] = fact
 
 
 def edge(block: T.Block, successor: int, state: dict) -> dict:
@@ -210,49 +246,68 @@ def edge(block: T.Block, successor: int, state: dict) -> dict:
                 continue
             if cond == "eq":
                 out[x.n] = c
-            else:
-                rng = range_of(state, x)
-                if rng is not None and rng[0] - 1 == c:  # the largest value is excluded
-                    refined = make_range(c, rng[1], rng[2])
-                    if refined is not None:
-                        out[x.n] = refined
+                continue
+            rng = range_of(state, x)
+            if rng is None:
+                continue
+            lo, n, m, r = rng
+            if n - 1 == c:  # the largest value is excluded
+                _refine(out, x, lo, c, m, r)
+            elif lo == c:  # the smallest value is excluded
+                _refine(out, x, c + 1, n, m, r)
         return out
     if cond not in _ORDER:
         return state
-    kind, small, large = _ORDER[cond]
-    target = (a, b)[small]
-    if not isinstance(target, Var):
-        return state
-    limit = upper_bound(state, (a, b)[large]) or NO_BOUND  # large < limit
-    bound = limit - 1 if kind == "lt" else limit
-    rng = range_of(state, target) or (NO_BOUND, 1, 0)
-    if bound >= rng[0] or bound <= 0:
-        return state
-    refined = make_range(bound, rng[1], rng[2])
-    if refined is not None:
-        out[target.n] = refined
+    strict, small, large = _ORDER[cond]
+    operands = (a, b)
+    rs = range_of(state, operands[small]) or _ANY
+    rl = range_of(state, operands[large]) or _ANY
+    gap = 1 if strict else 0
+    # small < large (or <=): small's bound comes down, large's floor goes up
+    _refine(out, operands[small], rs[0], min(rs[1], rl[1] - gap), rs[2], rs[3])
+    _refine(out, operands[large], max(rl[0], rs[0] + gap), rl[1], rl[2], rl[3])
     return out
 
 
-def add64_no_carry(state: dict, op):
-    """For an Add64 that provably does not carry out of the low half and has known upper
-    inputs: (the constant upper result, the low result's range fact)."""
-    if not isinstance(op, T.Add64):
+def known_carry(state: dict, op):
+    """For an Add64/Sub64 with known upper inputs whose carry (borrow) out of the low half is
+    the same for every possible input: (the constant upper result, the low result's fact)."""
+    if not isinstance(op, (T.Add64, T.Sub64)):
         return None
     ha, hb = known(state, op.ahi), known(state, op.bhi)
     ra, rb = range_of(state, op.alo), range_of(state, op.blo)
     if ha is None or hb is None or ra is None or rb is None:
         return None
-    if ra[0] + rb[0] - 2 >= NO_BOUND:
+    if isinstance(op, T.Add64):
+        result = add_ranges(ra, rb)
+        if result is None:
+            return None
+        return (ha + hb + result[1]) & M32, result[0]
+    result = sub_ranges(ra, rb)
+    if result is None:
         return None
-    return (ha + hb) & M32, add_ranges(ra, rb)
+    return (ha - hb - result[1]) & M32, result[0]
 
 
-def _new_fact(state: dict, op: T.Op):
+#: Run-time constants: stack_top >= 512 (the stack's 512 bytes lie below it); a region's
+#: base plus its size fits in 32 bits.
+def _param_fact(fn: T.Function | None, name: str):
+    if name == "stack_top":
+        return make_range(STACK_SIZE, NO_BOUND, 1, 0)
+    if fn is not None and name == "data_base" and fn.data_size:
+        return make_range(0, NO_BOUND - fn.data_size + 1, 1, 0)
+    if fn is not None and name == "rodata_base" and fn.rodata_size:
+        return make_range(0, NO_BOUND - fn.rodata_size + 1, 1, 0)
+    return None
+
+
+def _new_fact(state: dict, op: T.Op, fn: T.Function | None = None):
     """Fact for the single result of op, computed from the state before op."""
     kind = type(op)
     if kind is Mov:
         return known(state, op.a) if isinstance(op.a, Const) else state.get(op.a.n)
+    if kind is T.Param:
+        return _param_fact(fn, op.name)
     if kind is Bin:
         a, b = known(state, op.a), known(state, op.b)
         if a is not None and b is not None:
@@ -267,40 +322,44 @@ def _new_fact(state: dict, op: T.Op):
                 return fact
             if b is not None and b & 31 == 31:
                 return ("sign", op.a)
-        if op.op == "add" and ra and rb:
-            return add_ranges(ra, rb)
+        if op.op in ("add", "sub") and ra and rb:
+            result = (add_ranges if op.op == "add" else sub_ranges)(ra, rb)
+            return result[0] if result else None
         if op.op == "and":
-            bounds = [x[0] for x in (ra, rb) if x]
+            bounds = [x[1] for x in (ra, rb) if x]
             if bounds:
-                return make_range(min(bounds), 1, 0)
+                return make_range(0, min(bounds), 1, 0)
         if op.op == "urem" and b:
-            return make_range(b, 1, 0)
-        if op.op == "lshr" and b is not None and b & 31:
-            return make_range(1 << (32 - (b & 31)), 1, 0)
+            return make_range(0, b, 1, 0)
+        if op.op == "lshr" and b is not None:
+            k = b & 31
+            rng = ra or _ANY
+            return make_range(rng[0] >> k, ((rng[1] - 1) >> k) + 1, 1, 0)
         if op.op == "shl" and ra and b is not None:
             k = b & 31
-            return make_range(((ra[0] - 1) << k) + 1, ra[1] << k, ra[2] << k)
-        if op.op == "mul" and ra and b is not None:
-            return make_range((ra[0] - 1) * b + 1, ra[1] * lowbit(b), ra[2] * b)
+            if ((ra[1] - 1) << k) < NO_BOUND:
+                return make_range(ra[0] << k, ((ra[1] - 1) << k) + 1, ra[2] << k, ra[3] << k)
+        if op.op == "mul" and ra and b is not None and (ra[1] - 1) * b < NO_BOUND:
+            return make_range(ra[0] * b, (ra[1] - 1) * b + 1, ra[2] * lowbit(b), ra[3] * b)
         return None
     if kind is T.Un:
         a = known(state, op.a)
         if a is not None:
             return un32(op.op, a)
         width = {"zext8": 8, "zext16": 16, "bswap16": 16}.get(op.op)
-        return make_range(1 << width, 1, 0) if width else None
+        return make_range(0, 1 << width, 1, 0) if width else None
     if kind is T.Load and not op.signed and op.size < 4:
-        return make_range(1 << (8 * op.size), 1, 0)
+        return make_range(0, 1 << (8 * op.size), 1, 0)
     return None
 
 
-def apply(state: dict, op: T.Op) -> None:
+def apply(state: dict, op: T.Op, fn: T.Function | None = None) -> None:
     defs = op.defs()
     facts: list[tuple] = []
     if len(defs) == 1:
-        facts.append((defs[0], _new_fact(state, op)))
-    elif isinstance(op, T.Add64):
-        proof = add64_no_carry(state, op)
+        facts.append((defs[0], _new_fact(state, op, fn)))
+    elif isinstance(op, (T.Add64, T.Sub64)):
+        proof = known_carry(state, op)
         if proof is not None:
             facts = [(op.dlo, proof[1]), (op.dhi, proof[0])]
     for d in defs:
@@ -310,11 +369,19 @@ def apply(state: dict, op: T.Op) -> None:
             state[var.n] = fact
 
 
-def transfer_block(block: T.Block, state: dict) -> dict:
-    state = dict(state)
-    for op in block.ops:
-        apply(state, op)
-    return state
+def transfer(fn: T.Function | None):
+    """The block transfer function (fn gives the sizes behind the Param facts)."""
+
+    def transfer_block(block: T.Block, state: dict) -> dict:
+        state = dict(state)
+        for op in block.ops:
+            apply(state, op, fn)
+        return state
+
+    return transfer_block
+
+
+transfer_block = transfer(None)
 
 
 def branch_constants(fn: T.Function) -> set[int]:
@@ -326,6 +393,12 @@ def branch_constants(fn: T.Function) -> set[int]:
                 if isinstance(operand, Const):
                     out.add(operand.value)
     return out
+
+
+def analyse(fn: T.Function) -> dict[int, dict]:
+    """The facts at the start of every reachable block."""
+    return forward(fn, transfer(fn), meet=meet, edge=edge,
+                   widen=make_widen(branch_constants(fn)))
 
 
 def _dead(var, live: int) -> bool:
@@ -365,9 +438,10 @@ def rewrite_op(fn: T.Function, op: T.Op, state: dict, live_after: int) -> list[T
     kind = type(op)
     if kind in (T.Add64, T.Sub64) and op.dlo is not None and _dead(op.dhi, live_after):
         return [Bin("add" if kind is T.Add64 else "sub", op.dlo, op.alo, op.blo)]
-    proof = add64_no_carry(state, op)
+    proof = known_carry(state, op)
     if proof is not None and op.dlo is not None:
-        new = [Bin("add", op.dlo, op.alo, op.blo)]  # reads its inputs before writing dlo
+        name = "add" if kind is T.Add64 else "sub"
+        new = [Bin(name, op.dlo, op.alo, op.blo)]  # reads its inputs before writing dlo
         if op.dhi is not None:
             new.append(Mov(op.dhi, Const(proof[0])))
         return new
@@ -443,8 +517,7 @@ def rewrite_branch(term: T.Branch, state: dict) -> bool:
 
 def run(fn: T.Function) -> T.Function:
     """Rewrite fn in place; returns it."""
-    widen = make_widen(branch_constants(fn))
-    in_states = forward(fn, transfer_block, meet=meet, edge=edge, widen=widen)
+    in_states = analyse(fn)
     live = liveness(fn)
     for block in fn.blocks:
         if block.id not in in_states:
@@ -456,7 +529,7 @@ def run(fn: T.Function) -> T.Function:
             replacement = rewrite_op(fn, op, state, live_after[i])
             for new in replacement if replacement is not None else [op]:
                 new_ops.append(new)
-                apply(state, new)
+                apply(state, new, fn)
         block.ops = new_ops
         if isinstance(block.term, T.Branch):
             rewrite_branch(block.term, state)
