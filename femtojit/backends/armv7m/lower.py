@@ -747,8 +747,11 @@ class Selector:
         self.store_slot(IP, self.frame.depth_offset)
         for i, value in enumerate(op.saved):
             self.store_loc_to(self.where(value), LR, 4 * i, scratch=IP)
-        self.asm.adr(IP, self.labels[op.site], 1)
-        self.e(F.ldst("str", IP, LR, 32))
+        if op.site in self.labels:
+            self.asm.adr(IP, self.labels[op.site], 1)
+            self.e(F.ldst("str", IP, LR, 32))
+        # else: the return site was removed as unreachable (every path from the callee
+        # runs into the frame limit or exits), so nothing ever returns to this frame
 
     def op_pop_frame(self, op: T.PopFrame) -> None:
         if not any(v is not None for v in op.saved):
@@ -884,7 +887,7 @@ class Selector:
                 self.e(E.t2_orr_reg(IP, rl, rh, setflags=True))
                 return CONDS[cond]
             simple = all(self.where(x)[0] == "reg" for x in (alo, ahi)) and all(
-                self.where(x)[0] == "reg" or (x.value <= 0xFF or F.modimm(x.value))
+                self.where(x)[0] == "reg" or (isinstance(x, Const) and F.modimm(x.value))
                 for x in (blo, bhi))
             if simple:
                 self.cmp(self.where(alo)[1], blo, LR)
