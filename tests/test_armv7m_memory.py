@@ -8,6 +8,9 @@ writable and a read-only host region), every size, loads, stores and atomics, un
 starts; with provenance hints and with every check forced through the cache. The harness
 reports any access the code lets through outside the regions (EmulationError).
 
+Three loads through one pointer are fused into one check of their union (the "fused"
+kind): the fast path covers all three, the slow path checks them one by one.
+
 Plus: the cache is not filled from a region that an earlier region overlaps (the first
 region holding the bytes decides), shown with a region table the host sets up that way.
 """
@@ -63,6 +66,13 @@ def walker(setup: list[Insn], size: int, kind: str, off: int) -> Program:
     elif kind == "load_signed":
         body = [Insn(isa.CLS_LDX | isa.MODE_MEMSX | sc, 3, 6, off),
                 Insn(isa.CLS_ALU64 | isa.ALU_XOR | isa.SRC_X, 0, 3)]
+    elif kind == "fused":  # three loads of one pointer: one fused check, parts in order
+        body = [Insn(isa.CLS_LDX | isa.MODE_MEM | sc, 3, 6, off),
+                Insn(isa.CLS_LDX | isa.MODE_MEM | isa.SIZE_B, 4, 6, off + size + 1),
+                Insn(isa.CLS_LDX | isa.MODE_MEM | isa.SIZE_H, 5, 6, off - 3),
+                Insn(isa.CLS_ALU64 | isa.ALU_ADD | isa.SRC_X, 3, 4),
+                Insn(isa.CLS_ALU64 | isa.ALU_XOR | isa.SRC_X, 3, 5),
+                Insn(isa.CLS_ALU64 | isa.ALU_ADD | isa.SRC_X, 0, 3)]
     elif kind == "store":
         body = [Insn(isa.CLS_STX | isa.MODE_MEM | sc, 6, 9, off),
                 Insn(isa.CLS_ALU64 | isa.ALU_ADD, 0, 0, 0, 1)]
@@ -106,7 +116,7 @@ def _ctx(delta: int, step: int, count: int, region: str) -> bytes:
 CASES = []
 for _region in REGIONS:
     for _size in (1, 2, 4, 8):
-        for _kind in ("load", "load_signed", "store", "store_imm", "atomic"):
+        for _kind in ("load", "load_signed", "fused", "store", "store_imm", "atomic"):
             if _kind == "atomic" and _size < 4 or _kind == "load_signed" and _size == 8:
                 continue
             CASES.append(pytest.param(_region, _size, _kind, id=f"{_region}-{_kind}{_size}"))

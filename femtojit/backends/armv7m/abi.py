@@ -13,20 +13,20 @@ Registers:
 The frame, from sp upwards (every offset fixed at translation time):
 
     [sp + 0]                 spill slots, 4 bytes each (the allocator's slots)
-    [sp + vm_offset]         the vm pointer (stored by the prologue)
     [sp + depth_offset]      local calls: number of frames on the frame stack
     [sp + callx_offset]      callx: the import index found at run time
     [sp + frames_offset]     local calls: MAX_FRAMES frames of FRAME_WORDS words:
                              r6.lo, r6.hi, ..., r9.hi, return address (Thumb bit set)
-    (padding to keep sp 8-byte aligned after the push)
-    pushed: the callee-saved registers the code uses, then lr (popped into pc)
+    (padding to keep sp 8-byte aligned)
+    [sp + vm_offset]         pushed: r0 = the vm pointer, [r1: padding], the callee-saved
+                             registers the code uses, lr (popped into pc)
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from femtojit.backends.armv7m.encode import LR, R0, R1, R2, R3, R12
+from femtojit.backends.armv7m.encode import LR, PC, R0, R1, R2, R3, R12
 from femtojit.ir.types import MAX_FRAMES
 
 #: Allocatable registers, in the allocator's default order of preference.
@@ -58,25 +58,33 @@ class Frame:
     """Offsets of the native frame (see the module docstring)."""
 
     spill_slots: int
-    pushed: tuple[int, ...]  # callee-saved registers pushed by the prologue (lr excluded)
+    callee_saved: tuple[int, ...]  # callee-saved registers the code uses
     local_calls: bool
     callx: bool
 
     def __post_init__(self):
         offset = 4 * self.spill_slots
-        self.vm_offset = offset
-        offset += 4
         self.depth_offset = offset if self.local_calls else None
         offset += 4 if self.local_calls else 0
         self.callx_offset = offset if self.callx else None
         offset += 4 if self.callx else 0
         self.frames_offset = offset if self.local_calls else None
         offset += MAX_FRAMES * FRAME_BYTES if self.local_calls else 0
-        push_bytes = 4 * (len(self.pushed) + 1)
-        total = offset + push_bytes
-        total += -total % 8
-        self.local_size = total - push_bytes  # what `sub sp` reserves
-        self.push_bytes = push_bytes
+        # push {r0 (the vm pointer), [r1 as padding], callee-saved, lr}: the vm slot costs
+        # no instruction, and an empty local area needs no `sub sp`
+        pushed = [R0, *self.callee_saved, LR]
+        if (4 * len(pushed) + offset) % 8:
+            if offset:
+                offset += 4
+            else:
+                pushed.insert(1, R1)
+        self.local_size = offset
+        self.pushed = tuple(pushed)
+        # popped into r1 (and r2): r0 holds the status being returned
+        self.popped = tuple([R1, R2][: len(pushed) - len(self.callee_saved) - 1]
+                            + list(self.callee_saved) + [PC])
+        self.push_bytes = 4 * len(pushed)
+        self.vm_offset = offset
 
     def slot_offset(self, slot: int) -> int:
         return 4 * slot

@@ -48,7 +48,7 @@ class Armv7mBackend:
             raise TranslateError(
                 f"armv7m: the native frame would be {frame.local_size} bytes "
                 f"({alloc.num_slots} spill slots); at most {MAX_FRAME} are supported")
-        selector = Selector(pfn, alloc, frame, callx=has_callx)
+        selector = Selector(pfn, alloc, frame, callx=has_callx, vm=prepared.vm)
         asm = selector.run()
         out = asm.assemble()
         extra = max(SCAN_PUSH if selector.scan_variants else 0,
@@ -70,6 +70,7 @@ class Armv7mBackend:
             labels=out.labels,
             data_offset=out.pool_offset if out.pool_offset < len(out.code) else None,
             stats=stats,
+            tags=out.tags,
         )
 
 

@@ -106,6 +106,7 @@ class Assembled:
     labels: dict[str, int] = field(default_factory=dict)
     pool_offset: int = 0  # where the literal pool starts (data, not code, from here on)
     instructions: int = 0  # count of instructions emitted (pool excluded)
+    tags: list[tuple[int, int, str]] = field(default_factory=list)  # (start, end, what)
 
 
 class Asm:
@@ -114,6 +115,8 @@ class Asm:
     def __init__(self):
         self.items: list = []
         self._names: dict[str, int] = {}
+        self._tags: list[str] = []
+        self.tag = ""  # what the items appended now are for (profiles, listings)
 
     # ---- building -----------------------------------------------------------------------
 
@@ -123,35 +126,39 @@ class Asm:
         self._names[name] = n + 1
         return Label(name if n == 0 else f"{name}.{n}")
 
+    def _add(self, item) -> None:
+        self.items.append(item)
+        self._tags.append(self.tag)
+
     def bind(self, label: Label) -> None:
-        self.items.append(_Bind(label))
+        self._add(_Bind(label))
 
     def emit(self, data: bytes) -> None:
         """One already-encoded instruction (or an IT block's instructions, one by one)."""
-        self.items.append(_Raw(bytes(data)))
+        self._add(_Raw(bytes(data)))
 
     def b(self, target: Label, cond: Cond | None = None) -> None:
         if cond == Cond.AL:
             cond = None
-        self.items.append(_Branch(cond, target))
+        self._add(_Branch(cond, target))
 
     def bl(self, target: Label) -> None:
         """`BL` to a local routine (always 32-bit, +-16 MiB)."""
-        self.items.append(_Bl(target))
+        self._add(_Bl(target))
 
     def cbz(self, reg: int, target: Label, nonzero: bool = False) -> None:
         """`cbz`/`cbnz` on a low register; may become `cmp reg, #0` + `b<c>` (flags!)."""
         if reg >= 8:
             raise ValueError("cbz needs a low register")
-        self.items.append(_Cbz(reg, nonzero, target))
+        self._add(_Cbz(reg, nonzero, target))
 
     def literal(self, reg: int, value: int) -> None:
         """reg := value (32-bit) from the literal pool; never touches the flags."""
-        self.items.append(_Literal(reg, value & 0xFFFFFFFF))
+        self._add(_Literal(reg, value & 0xFFFFFFFF))
 
     def adr(self, reg: int, target: Label, addend: int = 1) -> None:
         """reg := address of target + addend (addend 1: a Thumb code address)."""
-        self.items.append(_Adr(reg, target, addend))
+        self._add(_Adr(reg, target, addend))
 
     # ---- layout -------------------------------------------------------------------------
 
@@ -230,11 +237,17 @@ class Asm:
                 break
         out = bytearray()
         count = 0
-        for item, at in zip(self.items, self._addresses):
+        tags = []
+        for item, at, tag in zip(self.items, self._addresses, self._tags):
             assert len(out) == at
             data, n = self._encode(item, at, pool)
             out += data
             count += n
+            if data:
+                if tags and tags[-1][2] == tag and tags[-1][1] == at:
+                    tags[-1] = (tags[-1][0], at + len(data), tag)
+                else:
+                    tags.append((at, at + len(data), tag))
         pool_offset = len(out)
         if pool:
             out += bytes(-len(out) % 4)
@@ -246,7 +259,7 @@ class Asm:
         for item in self.items:
             if isinstance(item, _Bind):
                 labels.setdefault(item.label.name, item.label.address)
-        return Assembled(bytes(out), labels, pool_offset, count)
+        return Assembled(bytes(out), labels, pool_offset, count, tags)
 
     def _encode(self, item, at: int, pool: dict[int, int]) -> tuple[bytes, int]:
         if isinstance(item, _Raw):

@@ -105,14 +105,19 @@ _MOD_IMM = {
 
 
 def logic_imm(op: str, rd: int, rn: int, value: int, flags: str = ANY) -> bytes | None:
-    """and / or / xor with an immediate (flags: ANY or KEEP; these never SET)."""
+    """and / or / xor with an immediate. SET: N and Z of the result (C is not meaningful)."""
     value &= M32
+    setflags = flags == SET
     if modimm(value):
-        return _MOD_IMM[op](rd, rn, value)
+        return _MOD_IMM[op](rd, rn, value, setflags=setflags)
     inverse = ~value & M32
+    if op == "or" and modimm(inverse):
+        return E.t1_orn_imm(rd, rn, inverse, setflags=setflags)
+    if op == "and" and modimm(inverse):
+        return E.t1_bic_imm(rd, rn, inverse, setflags=setflags)
+    if setflags:
+        return None
     if op == "and":
-        if modimm(inverse):
-            return E.t1_bic_imm(rd, rn, inverse)
         if value == 0xFF:
             return E.t1_uxtb(rd, rn) if low(rd, rn) else E.t2_uxtb(rd, rn)
         if value == 0xFFFF:
@@ -122,8 +127,6 @@ def logic_imm(op: str, rd: int, rn: int, value: int, flags: str = ANY) -> bytes 
         if rd == rn and inverse and inverse & (inverse + (inverse & -inverse)) == 0:
             lsb = (inverse & -inverse).bit_length() - 1  # one run of zeros: clear it
             return E.t1_bfc(rd, lsb, inverse.bit_length() - lsb)
-    if op == "or" and modimm(inverse):
-        return E.t1_orn_imm(rd, rn, inverse)
     return None
 
 
@@ -137,9 +140,10 @@ _REG32 = {"and": E.t2_and_reg, "or": E.t2_orr_reg, "xor": E.t2_eor_reg, "adc": E
 _SHIFT32 = {"shl": E.t2_lsl_reg, "lshr": E.t2_lsr_reg, "ashr": E.t2_asr_reg}
 
 
-def reg_op(op: str, rd: int, rn: int, rm: int, flags: str = ANY) -> bytes:
+def reg_op(op: str, rd: int, rn: int, rm: int, flags: str = ANY) -> bytes | None:
     """rd := rn <op> rm for add sub rsb and or xor bic adc sbc mul shl lshr ashr.
-    Register shifts use rm[7:0] (the caller masks the amount)."""
+    Register shifts use rm[7:0] (the caller masks the amount). None only for a flag-setting
+    mul that has no 16-bit form."""
     s16 = flags != KEEP and low(rd, rn, rm)
     if op == "add":
         if s16:
@@ -154,9 +158,9 @@ def reg_op(op: str, rd: int, rn: int, rm: int, flags: str = ANY) -> bytes:
             return E.t1_subs_reg(rd, rn, rm)
         return E.t2_sub_reg(rd, rn, rm, setflags=flags == SET)
     if op == "mul":
-        if flags == ANY and low(rd, rn, rm) and rd in (rn, rm):
+        if flags != KEEP and low(rd, rn, rm) and rd in (rn, rm):
             return E.t1_muls(rd, rm if rd == rn else rn)
-        return E.t2_mul(rd, rn, rm)
+        return None if flags == SET else E.t2_mul(rd, rn, rm)
     if op in _REG16_COMMUTATIVE and s16 and rd in (rn, rm):
         return _REG16_COMMUTATIVE[op](rd, rm if rd == rn else rn)
     if op in _REG16 and s16 and rd == rn:
@@ -167,17 +171,18 @@ def reg_op(op: str, rd: int, rn: int, rm: int, flags: str = ANY) -> bytes:
 
 
 def shift_imm(op: str, rd: int, rn: int, amount: int, flags: str = ANY) -> bytes:
-    """rd := rn shl/lshr/ashr amount (0..31; 0 is a move)."""
+    """rd := rn shl/lshr/ashr amount (0..31; 0 is a move). SET: N and Z of the result."""
     amount &= 31
+    setflags = flags == SET
     if amount == 0:
         if flags != KEEP and low(rd, rn):
             return E.t2_movs_reg(rd, rn)
-        return E.t1_mov_reg(rd, rn)
+        return E.t3_mov_reg(rd, rn, setflags=True) if setflags else E.t1_mov_reg(rd, rn)
     if flags != KEEP and low(rd, rn):
         return {"shl": E.t1_lsls_imm, "lshr": E.t1_lsrs_imm, "ashr": E.t1_asrs_imm}[op](
             rd, rn, amount)
     return {"shl": E.t2_lsl_imm, "lshr": E.t2_lsr_imm, "ashr": E.t2_asr_imm}[op](
-        rd, rn, amount)
+        rd, rn, amount, setflags=setflags)
 
 
 def cmp_imm(rn: int, value: int) -> bytes | None:

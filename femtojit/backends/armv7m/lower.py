@@ -23,10 +23,17 @@ from femtojit.backends.armv7m import routines
 from femtojit.backends.armv7m.abi import FRAME_BYTES, IP, Frame
 from femtojit.backends.armv7m.emit import Asm, Label
 from femtojit.backends.armv7m.encode import LR, R0, R1, R2, R3, SP, Cond, Shift, SRType
-from femtojit.backends.common.prep import GuardMem, RegionLimit, RegionStart, VmArg, VmParam
+from femtojit.backends.common.prep import (
+    GuardMem,
+    KeepVm,
+    RegionLimit,
+    RegionsBase,
+    RegionStart,
+    VmArg,
+    VmParam,
+)
 from femtojit.backends.common.vmabi import (
     PARAM_FIELDS,
-    PARAM_REGIONS,
     REGION_ENTRY_SIZE,
     REGION_LEN,
     REGION_START,
@@ -59,14 +66,15 @@ Loc = tuple  # ("reg", n) | ("slot", byte offset) | ("const", value)
 class Selector:
     """Translates one prepared function; `run()` returns the filled Asm."""
 
-    def __init__(self, fn: T.Function, alloc: Allocation, frame: Frame, *, callx: bool):
+    def __init__(self, fn: T.Function, alloc: Allocation, frame: Frame, *, callx: bool,
+                 vm: Var):
         self.fn = fn
+        self.vm = vm
         self.alloc = alloc
         self.frame = frame
         self.asm = Asm()
         self.labels = {b.id: self.asm.label(f"b{b.id}") for b in fn.blocks}
         self.exit_label = self.asm.label("exit")
-        self.epilogue = self.asm.label("epilogue")
         self.stubs: dict[tuple, Label] = {}
         self.deferred: list[Callable[[], None]] = []
         self.scan_variants: dict[tuple[int, int, int], Label] = {}
@@ -74,6 +82,10 @@ class Selector:
         self.div_routines: dict[str, Label] = {}
         self.helper_fault: Label | None = None
         self.has_callx = callx
+        # compare-with-zero folding: the last op of a block computes the value its branch
+        # tests against 0; computing it with a flag-setting instruction makes the CMP moot
+        self.flag_target: Var | None = None
+        self.flags_hold: Var | None = None
         self.stats = {"guards_region": 0, "guards_cached": 0, "fault_stubs": 0}
 
     # ---- locations ------------------------------------------------------------------------
@@ -84,6 +96,8 @@ class Selector:
         kind, place = self.alloc.location(operand)
         if kind == "reg":
             return ("reg", place)
+        if operand == self.vm:  # a spilled vm pointer lives where the prologue pushed it
+            return ("slot", self.frame.vm_offset)
         return ("slot", self.frame.slot_offset(place))
 
     def e(self, data: bytes | None) -> None:
@@ -242,16 +256,21 @@ class Selector:
         for i, block in enumerate(blocks):
             asm.bind(self.labels[block.id])
             next_id = blocks[i + 1].id if i + 1 < len(blocks) else None
-            for op in block.ops:
+            self.flags_hold = None
+            setter = flag_setter(block)
+            for j, op in enumerate(block.ops):
+                self.flag_target = zero_test(block.term) if j == setter else None
+                if not flag_neutral(op):
+                    self.flags_hold = None
                 self.op(op)
+            self.flag_target = None
             self.terminator(block.term, next_id)
-        # shared exit: r0 = status, ip = vm
+            self.flags_hold = None
+        # the exit of fault stubs: r0 = status, ip = vm
         asm.bind(self.exit_label)
         self.e(F.ldst("str", R0, IP, VM_STATUS))
-        asm.bind(self.epilogue)
-        if frame.local_size:
-            self.adjust_sp(frame.local_size)
-        self.e(pop_list(list(frame.pushed) + [E.PC]))
+        self.epilogue()
+        self.asm.tag = "out-of-line"
         while self.deferred:
             self.deferred.pop(0)()
         if self.scan_variants:
@@ -279,11 +298,11 @@ class Selector:
             self.e(F.sub_imm(SP, SP, size, F.KEEP))
 
     def prologue(self) -> None:
+        self.asm.tag = "prologue"
         frame = self.frame
-        self.e(push_list(list(frame.pushed) + [LR]))
+        self.e(push_list(list(frame.pushed)))
         if frame.local_size:
             self.adjust_sp(-frame.local_size)
-        self.store_slot(R0, frame.vm_offset)
         if frame.depth_offset is not None:
             self.e(E.t1_movs_imm8(R1, 0))
             self.store_slot(R1, frame.depth_offset)
@@ -292,6 +311,7 @@ class Selector:
 
     def op(self, op) -> None:
         kind = type(op)
+        self.asm.tag = kind.__name__
         handler = _HANDLERS.get(kind)
         if handler is None:
             raise NotImplementedError(f"armv7m: no instruction selection for {kind.__name__}")
@@ -307,29 +327,32 @@ class Selector:
             self.store_loc_to(src, SP, dst[1], scratch=IP)
 
     def op_vmarg(self, op: VmArg) -> None:
-        self.commit(op.d, R0)
+        if self.where(op.d)[0] == "reg":  # (spilled: already in its pushed slot)
+            self.commit(op.d, R0)
 
-    def vm_field(self, d: Var, vm, offset: int, region: int | None = None) -> None:
-        rv = self.in_reg(vm, IP)
+    def epilogue(self) -> None:
+        if self.frame.local_size:
+            self.adjust_sp(self.frame.local_size)
+        self.e(pop_list(list(self.frame.popped)))
+
+    def load_field(self, d: Var, base, offset: int) -> None:
+        """d := the word at base + offset."""
+        rb = self.in_reg(base, IP)
         rd = self.dest(d, IP)
-        if region is not None:
-            self.e(F.ldst("ldr", IP, rv, VM_REGIONS))
-            rv = IP
-            offset = REGION_ENTRY_SIZE * region + offset
-        self.e(F.ldst("ldr", rd, rv, offset))
+        self.e(F.ldst("ldr", rd, rb, offset))
         self.commit(d, rd)
 
     def op_vmparam(self, op: VmParam) -> None:
-        if op.name in PARAM_FIELDS:
-            self.vm_field(op.d, op.vm, PARAM_FIELDS[op.name])
-        else:
-            self.vm_field(op.d, op.vm, REGION_START, PARAM_REGIONS[op.name])
+        self.load_field(op.d, op.vm, PARAM_FIELDS[op.name])
+
+    def op_regions_base(self, op: RegionsBase) -> None:
+        self.load_field(op.d, op.vm, VM_REGIONS)
 
     def op_region_start(self, op: RegionStart) -> None:
-        self.vm_field(op.d, op.vm, REGION_START, op.region)
+        self.load_field(op.d, op.regions, REGION_ENTRY_SIZE * op.region + REGION_START)
 
     def op_region_limit(self, op: RegionLimit) -> None:
-        self.vm_field(op.d, op.vm, REGION_LEN, op.region)
+        self.load_field(op.d, op.regions, REGION_ENTRY_SIZE * op.region + REGION_LEN)
         if op.size == 1:
             return
         rd = self.in_reg(op.d, IP)
@@ -338,8 +361,12 @@ class Selector:
         self.e(E.t1_movs_imm8(rd, 0) if rd < 8 else E.t2_mov_imm(rd, 0))
         self.commit(op.d, rd)
 
+    def op_keepvm(self, op: KeepVm) -> None:
+        pass
+
     def op_bin(self, op: T.Bin) -> None:
         name, a, b = op.op, op.a, op.b
+        want = F.SET if self.flag_target == op.d else F.ANY
         if name in COMMUTATIVE and isinstance(a, Const) and not isinstance(b, Const):
             a, b = b, a
         if name in ("udiv", "sdiv", "urem", "srem"):
@@ -351,19 +378,21 @@ class Selector:
             if a.value == 0 and F.low(rd, rb):
                 self.e(E.t1_rsbs_imm(rd, rb))
             elif F.modimm(a.value):
-                self.e(E.t2_rsb_imm(rd, rb, a.value))
+                self.e(E.t2_rsb_imm(rd, rb, a.value, setflags=want == F.SET))
             else:
                 self.mov_imm(IP, a.value)
-                self.e(F.reg_op("sub", rd, IP, rb))
+                self.e(F.reg_op("sub", rd, IP, rb, want))
             self.commit(op.d, rd)
+            self.flags_hold = op.d if want == F.SET else None
             return
         ra = self.in_reg(a, IP)
         rd = self.dest(op.d, IP)
         if isinstance(b, Const):
-            data = self.bin_imm(name, rd, ra, b.value)
+            data = self.bin_imm(name, rd, ra, b.value, want)
             if data is not None:
                 self.e(data)
                 self.commit(op.d, rd)
+                self.flags_hold = op.d if want == F.SET else None
                 return
             self.mov_imm(LR, b.value)
             rb = LR
@@ -372,20 +401,26 @@ class Selector:
         if name in ("shl", "lshr", "ashr"):
             self.e(F.logic_imm("and", LR, rb, 31))
             rb = LR
-        self.e(F.reg_op(name, rd, ra, rb))
+        data = F.reg_op(name, rd, ra, rb, want)
+        if data is None:  # no flag-setting form: compare afterwards
+            want = F.ANY
+            data = F.reg_op(name, rd, ra, rb)
+        self.e(data)
         self.commit(op.d, rd)
+        self.flags_hold = op.d if want == F.SET else None
 
-    def bin_imm(self, name: str, rd: int, ra: int, value: int) -> bytes | None:
+    def bin_imm(self, name: str, rd: int, ra: int, value: int,
+                flags: str = F.ANY) -> bytes | None:
         if name == "add":
-            return F.add_imm(rd, ra, value)
+            return F.add_imm(rd, ra, value, flags)
         if name == "sub":
-            return F.sub_imm(rd, ra, value)
+            return F.sub_imm(rd, ra, value, flags)
         if name in ("and", "or", "xor"):
-            return F.logic_imm(name, rd, ra, value)
+            return F.logic_imm(name, rd, ra, value, flags)
         if name in ("shl", "lshr", "ashr"):
-            return F.shift_imm(name, rd, ra, value & 31)
+            return F.shift_imm(name, rd, ra, value & 31, flags)
         if name == "mul" and value and value & (value - 1) == 0:
-            return F.shift_imm("shl", rd, ra, value.bit_length() - 1)
+            return F.shift_imm("shl", rd, ra, value.bit_length() - 1, flags)
         return None
 
     def divide32(self, d: Var, name: str, a, b) -> None:
@@ -619,14 +654,18 @@ class Selector:
         self.asm.b(miss, Cond.CS)
         self.asm.bind(back)
         fault = self.fault_stub(g.r0lo, g.r0hi, Status.ILLEGAL_MEM)
-        scan = self.scan_entry(g.size, g.perm, g.fill)
+        parts = g.parts or ((g.off, g.size),)
+        scans = [self.scan_entry(size, g.perm, g.fill if i == len(parts) - 1 else 0)
+                 for i, (_, size) in enumerate(parts)]
 
         def slow_path():
+            """Each fused access on its own, in program order, through the full scan."""
             self.asm.bind(miss)
-            rb2 = self.in_reg(g.base, IP)
-            self.add_to(IP, rb2, g.off, LR)
-            self.asm.bl(scan)
-            self.asm.b(fault, Cond.EQ)
+            for (off, _), scan in zip(parts, scans):
+                rb2 = self.in_reg(g.base, IP)
+                self.add_to(IP, rb2, off, LR)
+                self.asm.bl(scan)
+                self.asm.b(fault, Cond.EQ)
             if g.cached:
                 self.commit(g.cstart, IP)
                 self.commit(g.climit, LR)
@@ -768,6 +807,7 @@ class Selector:
     # ---- terminators ----------------------------------------------------------------------
 
     def terminator(self, term, next_id) -> None:
+        self.asm.tag = type(term).__name__
         if isinstance(term, T.Jump):
             if term.target != next_id:
                 self.asm.b(self.labels[term.target])
@@ -784,10 +824,17 @@ class Selector:
             raise NotImplementedError(f"armv7m: terminator {type(term).__name__}")
 
     def exit(self, r0lo, r0hi) -> None:
-        self.vm_to(IP)
-        self.store_pair_to(r0lo, r0hi, IP, VM_RESULT)
+        """vm->result = r0, vm->status = 0, return 0 (with its own copy of the epilogue)."""
+        loc = self.where(self.vm)
+        if loc[0] == "reg" and loc[1] != R0:
+            rv = loc[1]
+        else:
+            rv = IP
+            self.load_loc(IP, loc)
+        self.store_pair_to(r0lo, r0hi, rv, VM_RESULT)
         self.e(E.t1_movs_imm8(R0, 0))
-        self.asm.b(self.exit_label)
+        self.e(F.ldst("str", R0, rv, VM_STATUS))
+        self.epilogue()
 
     def ret(self, term: T.Return) -> None:
         done = self.asm.label("return_exit")
@@ -845,6 +892,9 @@ class Selector:
                 data = F.tst_reg(ra, self.in_reg(b, LR))
             self.e(data)
             return ("cond", Cond.NE)
+        if (isinstance(b, Const) and b.value == 0 and self.flags_hold is not None
+                and self.flags_hold == a and cond in ZERO_TESTS):
+            return ("cond", ZERO_TESTS[cond])
         if isinstance(b, Const) and b.value == 0 and cond in ("eq", "ne"):
             loc = self.where(a)
             if loc[0] == "reg" and loc[1] < 8:
@@ -919,6 +969,39 @@ class Selector:
         return CONDS[cond]
 
 
+#: Conditions against 0 that N and Z alone decide (any flag-setting instruction sets them).
+ZERO_TESTS = {"eq": Cond.EQ, "ne": Cond.NE, "slt": Cond.MI, "sge": Cond.PL}
+
+
+def zero_test(term) -> Var | None:
+    """The variable a 32-bit branch compares with 0 under a ZERO_TESTS condition."""
+    if (isinstance(term, T.Branch) and not term.wide and term.cond in ZERO_TESTS
+            and isinstance(term.alo, Var) and term.blo == Const(0)):
+        return term.alo
+    return None
+
+
+def flag_neutral(op) -> bool:
+    """A Mov from a variable: selected as MOV (T1), LDR or STR, none of which touch the
+    flags."""
+    return isinstance(op, T.Mov) and isinstance(op.a, Var)
+
+
+def flag_setter(block: T.Block) -> int | None:
+    """Index of the Bin op whose result the block's branch tests against 0, when only
+    flag-neutral ops that leave that result alone come after it."""
+    target = zero_test(block.term)
+    if target is None:
+        return None
+    for j in range(len(block.ops) - 1, -1, -1):
+        op = block.ops[j]
+        if target in op.defs():
+            return j if isinstance(op, T.Bin) else None
+        if not flag_neutral(op):
+            return None
+    return None
+
+
 def push_list(registers: list[int]) -> bytes:
     if all(r < 8 or r == LR for r in registers):
         return E.t1_push(registers)
@@ -950,6 +1033,8 @@ _HANDLERS = {
     T.PopFrame: Selector.op_pop_frame,
     VmArg: Selector.op_vmarg,
     VmParam: Selector.op_vmparam,
+    RegionsBase: Selector.op_regions_base,
+    KeepVm: Selector.op_keepvm,
     RegionStart: Selector.op_region_start,
     RegionLimit: Selector.op_region_limit,
     GuardMem: Selector.op_guard,

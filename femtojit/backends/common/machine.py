@@ -31,3 +31,4 @@ class MachineCode:
     labels: dict[str, int] = field(default_factory=dict)  # for listings
     data_offset: int | None = None  # where constant data (a literal pool) starts, if any
     stats: dict[str, int] = field(default_factory=dict)
+    tags: list[tuple[int, int, str]] = field(default_factory=list)  # (start, end, what for)

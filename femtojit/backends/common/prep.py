@@ -72,27 +72,48 @@ class VmParam(Op):
 
 
 @dataclass(slots=True)
-class RegionStart(Op):
-    """d := vm->regions[region].start."""
+class RegionsBase(Op):
+    """d := vm->regions (the region table's address)."""
 
     d: Var
     vm: Var
-    region: int
     DEFS: ClassVar[tuple[str, ...]] = ("d",)
     USES: ClassVar[tuple[str, ...]] = ("vm",)
 
 
 @dataclass(slots=True)
-class RegionLimit(Op):
-    """d := max(0, vm->regions[region].len - size + 1): the exclusive bound of
-    `addr - start` for an access of `size` bytes to lie inside the region."""
+class RegionStart(Op):
+    """d := regions[region].start (`regions`: a RegionsBase result)."""
 
     d: Var
-    vm: Var
+    regions: Var
+    region: int
+    DEFS: ClassVar[tuple[str, ...]] = ("d",)
+    USES: ClassVar[tuple[str, ...]] = ("regions",)
+
+
+@dataclass(slots=True)
+class RegionLimit(Op):
+    """d := max(0, regions[region].len - size + 1): the exclusive bound of `addr - start`
+    for an access of `size` bytes to lie inside the region."""
+
+    d: Var
+    regions: Var
     region: int
     size: int
     DEFS: ClassVar[tuple[str, ...]] = ("d",)
+    USES: ClassVar[tuple[str, ...]] = ("regions",)
+
+
+@dataclass(slots=True)
+class KeepVm(Op):
+    """Last op of a block that can end the run (Exit, Return): the exit sequence writes the
+    result through the vm pointer, so the vm variable is live up to there (the allocator
+    then keeps it in a register when one is free)."""
+
+    vm: Var
     USES: ClassVar[tuple[str, ...]] = ("vm",)
+    side_effect: ClassVar[bool] = True
 
 
 @dataclass(slots=True)
@@ -101,6 +122,8 @@ class GuardMem(Op):
 
     region kind: `start`/`limit` set, `cstart`/`climit` None. cache kind: the reverse, and
     `fill` is the access size the cache limit is computed for. `region` keeps the hint.
+    `parts`: the original checks, in program order, whose union [off, off + size) is; the
+    slow path checks them one by one.
     """
 
     base: Operand
@@ -115,6 +138,7 @@ class GuardMem(Op):
     fill: int
     r0lo: Operand
     r0hi: Operand
+    parts: tuple[tuple[int, int], ...] = ()  # the checks fused into this one: (off, size)
     DEFS: ClassVar[tuple[str, ...]] = ("cstart", "climit")
     USES: ClassVar[tuple[str, ...]] = ("base", "start", "limit", "cstart", "climit", "r0lo", "r0hi")
     side_effect: ClassVar[bool] = True
@@ -130,7 +154,7 @@ class GuardMem(Op):
 
 
 #: Every op `prepare` introduces.
-PREP_OPS = (VmArg, VmParam, RegionStart, RegionLimit, GuardMem)
+PREP_OPS = (VmArg, VmParam, RegionsBase, RegionStart, RegionLimit, KeepVm, GuardMem)
 
 
 @dataclass
@@ -180,8 +204,18 @@ def prepare(
     groups: dict[tuple, tuple[Var, Var]] = {}
     group_size: dict[tuple, int] = {}
     guards = 0
+    regions_base: list[Var] = []
+
+    def regions() -> Var:
+        if not regions_base:
+            var = fn.new_var("regions")
+            regions_base.append(var)
+            prologue_ops.append(RegionsBase(var, vm))
+        return regions_base[0]
 
     def param(name: str) -> Var:
+        if name in PARAM_REGIONS:  # .data / .rodata base: the same value as the check's start
+            return region_start(PARAM_REGIONS[name])
         if name not in params:
             var = fn.new_var(name)
             params[name] = var
@@ -192,7 +226,7 @@ def prepare(
         if region not in starts:
             var = fn.new_var(f"start{region}_")
             starts[region] = var
-            prologue_ops.append(RegionStart(var, vm, region))
+            prologue_ops.append(RegionStart(var, regions(), region))
         return starts[region]
 
     def region_limit(region: int, size: int) -> Operand:
@@ -201,7 +235,7 @@ def prepare(
             length = region_length(fn, region)
             if length is None:
                 var = fn.new_var(f"limit{region}_{size}_")
-                prologue_ops.append(RegionLimit(var, vm, region, size))
+                prologue_ops.append(RegionLimit(var, regions(), region, size))
                 limits[key] = var
             else:
                 value = max(0, length - size + 1)
@@ -213,9 +247,12 @@ def prepare(
                     limits[key] = var
         return limits[key]
 
-    # First pass: the cache groups and their largest access size.
+    # Fuse checks of the same pointer (see fuse_checks), then the cache groups and their
+    # largest access size.
+    fused = fuse_checks(fn, use_hints)
     for _, _, op in fn.ops():
-        if isinstance(op, T.CheckMem) and not (use_hints and usable_hint(op)):
+        if isinstance(op, T.CheckMem) and id(op) in fused and not (use_hints
+                                                                    and usable_hint(op)):
             key = (op.base, op.access)
             group_size[key] = max(group_size.get(key, 0), op.size)
 
@@ -229,11 +266,14 @@ def prepare(
                 raise ValueError(f"prepare: unknown Param {op.name!r}")
             if isinstance(op, T.CheckMem):
                 guards += 1
+                if id(op) not in fused:
+                    continue  # fused into an earlier check
+                parts = fused[id(op)]
                 if use_hints and usable_hint(op):
                     out.append(GuardMem(
                         op.base, op.off, op.size, op.access, op.region,
                         region_start(op.region), region_limit(op.region, op.size),
-                        None, None, 0, op.r0lo, op.r0hi,
+                        None, None, 0, op.r0lo, op.r0hi, parts,
                     ))
                 else:
                     key = (op.base, op.access)
@@ -244,16 +284,68 @@ def prepare(
                     cstart, climit = groups[key]
                     out.append(GuardMem(
                         op.base, op.off, op.size, op.access, op.region, None, None,
-                        cstart, climit, group_size[key], op.r0lo, op.r0hi,
+                        cstart, climit, group_size[key], op.r0lo, op.r0hi, parts,
                     ))
                 continue
             out.append(op)
+        if isinstance(block.term, (T.Exit, T.Return)):
+            out.append(KeepVm(vm))
         block.ops = out
     # VmParams first (in name order of first use), then bounds: the order of prologue_ops.
     entry = fn.blocks[0]
     prologue = T.Block(max(b.id for b in fn.blocks) + 1, prologue_ops, T.Jump(entry.id), None)
     fn.blocks.insert(0, prologue)
     return Prepared(fn, vm, prologue.id, guards, len(groups))
+
+
+#: Largest range one fused check covers (fusing never makes a valid access fail the fast
+#: path, but a wide range of far-apart accesses would rarely pass it).
+MAX_FUSED_SPAN = 64
+
+#: Ops that may sit between two checks being fused: no side effect, no fault of their own.
+TRANSPARENT = (T.Mov, T.Bin, T.Un, T.Add64, T.Sub64, T.MulWide, T.Shift64, T.Div64, T.Load,
+               T.Param)
+
+
+def fuse_checks(fn: T.Function, use_hints: bool) -> dict[int, tuple]:
+    """Fuse checks of one pointer within a block: a later CheckMem B of the same base, access,
+    hint and r0 as an earlier A, with only transparent ops (and other checks with that r0)
+    in between, none redefining the base or r0, is moved up into A, whose range becomes the
+    union. Moving B up is safe: nothing in between has an effect a fault would expose, and
+    a fault gives the same status (ILLEGAL_MEM) and result either way; the fused check's slow
+    path still checks A's and B's ranges one by one, in order, so the first-match rule is
+    applied to each access exactly as before. Mutates the kept checks' off/size in place and
+    returns id(kept check) -> its parts ((off, size) in program order); fused-away checks
+    are absent."""
+    out: dict[int, tuple] = {}
+    for block in fn.blocks:
+        ops = block.ops
+        absorbed: set[int] = set()
+        for i, a in enumerate(ops):
+            if not isinstance(a, T.CheckMem) or id(a) in absorbed:
+                continue
+            parts = [(a.off, a.size)]
+            watched = {x for x in (a.base, a.r0lo, a.r0hi) if isinstance(x, Var)}
+            for b in ops[i + 1:]:
+                if isinstance(b, T.CheckMem):
+                    if (b.r0lo, b.r0hi) != (a.r0lo, a.r0hi):
+                        break
+                    span = (max(a.off + a.size, b.off + b.size, *(o + n for o, n in parts))
+                            - min(a.off, b.off, *(o for o, _ in parts)))
+                    if (b.base == a.base and b.access == a.access and b.region == a.region
+                            and span <= MAX_FUSED_SPAN
+                            and (use_hints and usable_hint(a)) == (use_hints and usable_hint(b))):
+                        absorbed.add(id(b))
+                        parts.append((b.off, b.size))
+                    continue
+                if not isinstance(b, TRANSPARENT) or watched.intersection(b.defs()):
+                    break
+            if len(parts) > 1:
+                low = min(off for off, _ in parts)
+                high = max(off + size for off, size in parts)
+                a.off, a.size = low, high - low
+            out[id(a)] = tuple(parts)
+    return out
 
 
 def param_names() -> tuple[str, ...]:
