@@ -45,8 +45,8 @@ from femtojit.backends.common.vmabi import (
 IP = R12
 #: The scan routine saves r0-r6 and lr (8 words: sp stays 8-byte aligned).
 SCAN_PUSH = 32
-#: Most bytes the 64-bit division pushes (signed wrapper, then the unsigned core).
-DIV64_PUSH = 8 + 20
+#: Most bytes the 64-bit division pushes (signed wrapper, unsigned core, divlu).
+DIV64_PUSH = 8 + 20 + 24
 
 _SCAN_LOW = [R0, R1, R2, R3, R4, R5, R6]
 
@@ -153,68 +153,126 @@ def _abs64(asm: Asm, lo: int, hi: int) -> None:
 
 def emit_udivmod64(asm: Asm, entry: Label) -> None:
     """(r1:r0) / (r3:r2), divisor non-zero: quotient in r1:r0, remainder in r3:r2.
-    Clobbers ip and the flags; preserves r4-r11."""
-    general, start, loop, skip = (asm.label(n) for n in ("udiv64_general", "udiv64_start",
-                                                          "udiv64_loop", "udiv64_skip"))
+    Clobbers ip, lr and the flags; preserves r4-r11.
+
+    Hacker's Delight's `divdu`: a divisor below 2^32 takes one or two 64/32 divisions
+    (`divlu`, below); a larger one has a quotient below 2^32, estimated from its top 32 bits
+    with one 64/32 division and corrected once."""
+    two_step, big, done = (asm.label(n) for n in ("udiv64_two_step", "udiv64_big",
+                                                   "udiv64_done"))
+    divlu = asm.label("divlu")
     e = asm.emit
     asm.bind(entry)
     e(E.t1_push([R4, R5, R6, R7, LR]))
-    e(E.t2_orr_reg(R4, R1, R3, setflags=True))
-    asm.b(general, Cond.NE)
-    e(E.t1_udiv(R4, R0, R2))  # both upper halves 0: one 32-bit division
-    e(E.t1_mls(R2, R4, R2, R0))
-    e(E.t1_mov_reg(R0, R4))
+    asm.cbz(R3, big, nonzero=True)
+    e(E.t1_cmp_reg(R1, R2))
+    asm.b(two_step, Cond.CS)
+    asm.bl(divlu)  # u_hi < v: one division, the quotient fits 32 bits
+    e(E.t1_mov_reg(R2, R1))
     e(E.t1_movs_imm8(R1, 0))
     e(E.t1_movs_imm8(R3, 0))
     e(E.t1_pop([R4, R5, R6, R7, PC]))
-    asm.bind(general)
-    e(E.t1_cmp_reg(R0, R2))
-    e(E.t2_sbc_reg(R4, R1, R3, setflags=True))
-    asm.b(start, Cond.CS)  # dividend >= divisor
-    e(E.t1_mov_reg(R2, R0))
-    e(E.t1_mov_reg(R3, R1))
-    e(E.t1_movs_imm8(R0, 0))
+    asm.bind(two_step)  # q_hi = u_hi / v, then (u_hi % v : u_lo) / v
+    e(E.t1_udiv(R4, R1, R2))
+    e(E.t1_mls(R1, R4, R2, R1))
+    asm.bl(divlu)
+    e(E.t1_mov_reg(R2, R1))
+    e(E.t1_mov_reg(R1, R4))
+    e(E.t1_movs_imm8(R3, 0))
+    e(E.t1_pop([R4, R5, R6, R7, PC]))
+    asm.bind(big)  # divisor >= 2^32: quotient < 2^32
+    for dst, src in ((R4, R0), (R5, R1), (R6, R2), (R7, R3)):  # keep u in r5:r4, v in r7:r6
+        e(E.t1_mov_reg(dst, src))
+    e(E.t1_clz(IP, R3))  # n = clz(v_hi), 0..31
+    e(E.t2_lsl_reg(R2, R3, IP))  # v1 = top 32 bits of v << n
+    e(E.t2_rsb_imm(LR, IP, 32))
+    e(E.t2_lsr_reg(LR, R6, LR))  # (a shift by 32 gives 0)
+    e(E.t2_orr_reg(R2, R2, LR))
+    e(E.t1_lsrs_imm(R0, R0, 1))  # u >> 1
+    e(E.t2_orr_reg(R0, R0, R5, Shift(SRType.LSL, 31)))
+    e(E.t1_lsrs_imm(R1, R5, 1))
+    e(E.t1_mov_reg(R3, IP))
+    asm.bl(divlu)  # q1 = (u >> 1) / v1
+    e(E.t2_rsb_imm(IP, R3, 31))
+    e(E.t2_lsr_reg(R0, R0, IP))  # q0 = q1 >> (31 - n): q or q + 1
+    skip = asm.label("udiv64_nonzero")
+    asm.cbz(R0, skip)
+    e(E.t2_subs_imm8(R0, 1))
+    asm.bind(skip)
+    e(E.t1_umull(R2, R3, R0, R6))  # rem = u - q0 * v
+    e(E.t1_mla(R3, R0, R7, R3))
+    e(E.t1_subs_reg(R2, R4, R2))
+    e(E.t2_sbc_reg(R3, R5, R3))
+    e(E.t1_cmp_reg(R2, R6))  # rem >= v: one more
+    e(E.t2_sbc_reg(IP, R3, R7, setflags=True))
+    asm.b(done, Cond.CC)
+    e(E.t2_adds_imm8(R0, 1))
+    e(E.t1_subs_reg(R2, R2, R6))
+    e(E.t2_sbc_reg(R3, R3, R7))
+    asm.bind(done)
     e(E.t1_movs_imm8(R1, 0))
     e(E.t1_pop([R4, R5, R6, R7, PC]))
-    asm.bind(start)
-    for count, lo, hi in ((R4, R2, R3), (R5, R0, R1)):  # count = clz64(hi:lo)
-        e(E.t1_clz(count, hi))
-        e(E.t1_cmp_imm8(hi, 0))
-        e(E.t1_it(Cond.EQ, "T"))
-        e(E.t1_clz(count, lo))
-        e(E.t2_adds_imm8(count, 32))  # in the IT block: ADD, no flags
-    e(E.t1_subs_reg(R4, R4, R5))  # shift = clz(divisor) - clz(dividend), 0..63
-    # divisor <<= shift (register shifts by 32..255 give 0)
-    e(E.t2_lsl_reg(R3, R3, R4))
-    e(E.t2_rsb_imm(R5, R4, 32))
-    e(E.t2_lsr_reg(R5, R2, R5))
-    e(E.t1_orrs_reg(R3, R5))
-    e(E.t3_sub_imm(R5, R4, 32))
-    e(E.t2_lsl_reg(R5, R2, R5))
-    e(E.t1_orrs_reg(R3, R5))
-    e(E.t2_lsl_reg(R2, R2, R4))
-    e(E.t1_movs_imm8(R5, 0))  # quotient in r6:r5
-    e(E.t1_movs_imm8(R6, 0))
-    asm.bind(loop)
-    e(E.t1_adds_reg(R5, R5, R5))
-    e(E.t1_adcs_reg(R6, R6))
-    e(E.t1_subs_reg(R7, R0, R2))
-    e(E.t2_sbc_reg(IP, R1, R3, setflags=True))
-    asm.b(skip, Cond.CC)
-    e(E.t1_mov_reg(R0, R7))
-    e(E.t1_mov_reg(R1, IP))
-    e(E.t2_adds_imm8(R5, 1))
-    asm.bind(skip)
-    e(E.t1_lsrs_imm(R2, R2, 1))
-    e(E.t2_orr_reg(R2, R2, R3, Shift(SRType.LSL, 31)))
-    e(E.t1_lsrs_imm(R3, R3, 1))
-    e(E.t2_subs_imm8(R4, 1))
-    asm.b(loop, Cond.PL)
-    e(E.t1_mov_reg(R2, R0))
-    e(E.t1_mov_reg(R3, R1))
-    e(E.t1_mov_reg(R0, R5))
-    e(E.t1_mov_reg(R1, R6))
-    e(E.t1_pop([R4, R5, R6, R7, PC]))
+    _emit_divlu(asm, divlu)
+
+
+def _emit_divlu(asm: Asm, entry: Label) -> None:
+    """(r1:r0) / r2 with r1 < r2: quotient in r0, remainder in r1 (Hacker's Delight
+    `divlu`: normalise, then two 32/16-bit digit divisions with UDIV, each estimate corrected
+    at most twice). Clobbers r2, ip, lr and the flags; preserves r3-r7."""
+    loop1, dec1, done1 = asm.label("divlu_1"), asm.label("divlu_1_dec"), asm.label("divlu_1_ok")
+    loop2, dec2, done2 = asm.label("divlu_0"), asm.label("divlu_0_dec"), asm.label("divlu_0_ok")
+    e = asm.emit
+    b16 = 0x10000
+    asm.bind(entry)
+    e(E.t1_push([R3, R4, R5, R6, R7, LR]))
+    e(E.t1_clz(R3, R2))  # s
+    e(E.t1_lsls_reg(R2, R3))  # v <<= s
+    e(E.t1_lsls_reg(R1, R3))  # un32 = u1 << s | u0 >> (32 - s)
+    e(E.t2_rsb_imm(IP, R3, 32))
+    e(E.t2_lsr_reg(IP, R0, IP))  # (s = 0: a shift by 32 gives 0)
+    e(E.t2_orr_reg(R1, R1, IP))
+    e(E.t1_lsls_reg(R0, R3))  # un10
+    e(E.t1_lsrs_imm(R4, R2, 16))  # vn1
+    e(E.t1_uxth(R5, R2))  # vn0
+    e(E.t2_lsr_imm(IP, R0, 16))  # un1
+    e(E.t1_uxth(R0, R0))  # un0
+    e(E.t1_udiv(R6, R1, R4))  # q1
+    e(E.t1_mls(R7, R6, R4, R1))  # rhat
+    asm.bind(loop1)
+    e(E.t2_cmp_imm(R6, b16))
+    asm.b(dec1, Cond.CS)
+    e(E.t2_mul(R1, R6, R5))  # q1 * vn0 > rhat * b + un1: q1 too big
+    e(E.t3_add_reg(LR, IP, R7, Shift(SRType.LSL, 16)))
+    e(E.t2_cmp_reg(R1, LR))
+    asm.b(done1, Cond.LS)
+    asm.bind(dec1)
+    e(E.t2_subs_imm8(R6, 1))
+    e(E.t2_add_reg(R7, R4))
+    e(E.t2_cmp_imm(R7, b16))
+    asm.b(loop1, Cond.CC)
+    asm.bind(done1)
+    e(E.t3_add_reg(R1, IP, R7, Shift(SRType.LSL, 16)))  # un21 = rhat * b + un1 - q1 * vn0
+    e(E.t1_mls(R1, R6, R5, R1))
+    e(E.t1_udiv(IP, R1, R4))  # q0
+    e(E.t1_mls(R7, IP, R4, R1))  # rhat
+    asm.bind(loop2)
+    e(E.t2_cmp_imm(IP, b16))
+    asm.b(dec2, Cond.CS)
+    e(E.t2_mul(LR, IP, R5))
+    e(E.t3_add_reg(R2, R0, R7, Shift(SRType.LSL, 16)))
+    e(E.t2_cmp_reg(LR, R2))
+    asm.b(done2, Cond.LS)
+    asm.bind(dec2)
+    e(E.t3_sub_imm(IP, IP, 1))
+    e(E.t2_add_reg(R7, R4))
+    e(E.t2_cmp_imm(R7, b16))
+    asm.b(loop2, Cond.CC)
+    asm.bind(done2)
+    e(E.t3_add_reg(R1, R0, R7, Shift(SRType.LSL, 16)))  # rem = (rhat * b + un0 - q0 * vn0) >> s
+    e(E.t1_mls(R1, IP, R5, R1))
+    e(E.t1_lsrs_reg(R1, R3))
+    e(E.t3_add_reg(R0, IP, R6, Shift(SRType.LSL, 16)))  # q = q1 * b + q0
+    e(E.t1_pop([R3, R4, R5, R6, R7, PC]))
 
 
 def emit_signed_div64(asm: Asm, entry: Label, udivmod: Label, remainder: bool) -> None:
