@@ -14,14 +14,14 @@ from femtojit.backends.armv7m.abi import (
 from femtojit.backends.armv7m.lower import Selector
 from femtojit.backends.armv7m.routines import DIV64_PUSH, SCAN_PUSH
 from femtojit.backends.common.machine import BackendOptions, MachineCode
-from femtojit.backends.common.prep import prepare
+from femtojit.backends.common.prep import HelperCall, prepare
 from femtojit.errors import TranslateError
 from femtojit.ir import types as T
 from femtojit.ir.regalloc import allocate
 
 #: Ops the allocator treats as calls: helper calls, and the ops whose expansion uses r0-r3
 #: as its own scratch (the 64-bit division routine, variable 64-bit shifts).
-CALL_OPS = (T.Call, T.CallX, T.Shift64, T.Div64)
+CALL_OPS = (HelperCall, T.Shift64, T.Div64)
 
 #: Largest frame offset the selector addresses with one sp-relative load or store.
 MAX_FRAME = 4095
@@ -42,7 +42,7 @@ class Armv7mBackend:
         pfn = prepared.fn
         alloc = allocate(pfn, registers, call_clobbered=CALL_CLOBBERED, call_ops=CALL_OPS)
         pushed = tuple(sorted(r for r in alloc.used_registers if r in CALLEE_SAVED))
-        has_callx = any(isinstance(op, T.CallX) for _, _, op in pfn.ops())
+        has_callx = any(isinstance(op, HelperCall) and op.index is None for _, _, op in pfn.ops())
         frame = Frame(alloc.num_slots, pushed, fn.has_local_calls, has_callx)
         if frame.local_size > MAX_FRAME:
             raise TranslateError(

@@ -20,15 +20,18 @@ from collections.abc import Callable
 from femtojit.backends.armv7m import encode as E
 from femtojit.backends.armv7m import forms as F
 from femtojit.backends.armv7m import routines
-from femtojit.backends.armv7m.abi import FRAME_BYTES, IP, Frame
+from femtojit.backends.armv7m.abi import CALL_CLOBBERED, FRAME_BYTES, IP, Frame
 from femtojit.backends.armv7m.emit import Asm, Label
 from femtojit.backends.armv7m.encode import LR, R0, R1, R2, R3, SP, Cond, Shift, SRType
 from femtojit.backends.common.prep import (
     GuardMem,
+    HelperAddr,
+    HelperCall,
     KeepVm,
     RegionLimit,
     RegionsBase,
     RegionStart,
+    StoreRegs,
     VmArg,
     VmParam,
 )
@@ -37,8 +40,6 @@ from femtojit.backends.common.vmabi import (
     REGION_ENTRY_SIZE,
     REGION_LEN,
     REGION_START,
-    VM_FC,
-    VM_HELPERS,
     VM_REGIONS,
     VM_REGS,
     VM_RESULT,
@@ -363,6 +364,9 @@ class Selector:
 
     def op_keepvm(self, op: KeepVm) -> None:
         pass
+
+    def op_helper_addr(self, op: HelperAddr) -> None:
+        self.load_field(op.d, op.helpers, 4 * op.index)
 
     def op_bin(self, op: T.Bin) -> None:
         name, a, b = op.op, op.a, op.b
@@ -705,30 +709,63 @@ class Selector:
 
     # ---- helper calls ---------------------------------------------------------------------
 
-    def op_call(self, op) -> None:
-        callx = isinstance(op, T.CallX)
+    def vm_in(self, scratch: int = IP) -> int:
+        """A register holding the vm pointer (its own, or scratch loaded from the frame)."""
+        return self.in_reg(self.vm, scratch)
+
+    def vm_after_call(self) -> int:
+        """The vm pointer after a call: its register unless the call clobbered it (possible
+        when no exit follows), else ip loaded from the pushed slot."""
+        loc = self.where(self.vm)
+        if loc[0] == "reg" and loc[1] not in CALL_CLOBBERED:
+            return loc[1]
+        self.load_slot(IP, self.frame.vm_offset)
+        return IP
+
+    def op_store_regs(self, op: StoreRegs) -> None:
+        rv = self.in_reg(op.vm, IP)
+        values = op.values
+        for reg in range(1, 6):
+            lo, hi = values[2 * reg - 2], values[2 * reg - 1]
+            if lo is not None and hi is not None:
+                self.store_pair_to(lo, hi, rv, VM_REGS + 8 * reg)
+            elif lo is not None or hi is not None:
+                half = 0 if lo is not None else 1
+                self.store_loc_to(self.where(lo if half == 0 else hi), rv,
+                                  VM_REGS + 8 * reg + 4 * half)
+
+    def op_call(self, op: HelperCall) -> None:
+        """Store r0 (the result should the helper fault) and the arguments vm->regs does not
+        hold yet, call helper(fc, &vm->regs), check vm->status, take r0, reload r1-r5 words
+        that are read afterwards. r0-r3 are free here (a call op for the allocator)."""
+        callx = op.index is None
         if callx:
             self.callx_lookup(op)
-        self.vm_to(IP)
-        args = op.args  # r1.lo, r1.hi, ..., r5.hi
-        self.store_pair_to(op.r0lo, op.r0hi, IP, VM_RESULT)  # the result if the helper faults
+        rv = self.vm_in(IP)
+        self.store_pair_to(op.r0lo, op.r0hi, rv, VM_RESULT)
+        args = op.args  # r1.lo, r1.hi, ..., r5.hi; None: already in vm->regs
         for reg in range(1, 6):
-            self.store_pair_to(args[2 * reg - 2], args[2 * reg - 1], IP, VM_REGS + 8 * reg)
-        self.e(E.t3_add_imm(R1, IP, VM_REGS))
-        self.e(F.ldst("ldr", R0, IP, VM_FC))
-        self.e(F.ldst("ldr", IP, IP, VM_HELPERS))
+            lo, hi = args[2 * reg - 2], args[2 * reg - 1]
+            if lo is not None and hi is not None:
+                self.store_pair_to(lo, hi, rv, VM_REGS + 8 * reg)
+            else:
+                for half, value in ((0, lo), (1, hi)):
+                    if value is not None:
+                        self.store_loc_to(self.where(value), rv, VM_REGS + 8 * reg + 4 * half)
+        self.e(E.t3_add_imm(LR, rv, VM_REGS))  # &vm->regs (rv may be ip: used up here)
+        self.load_loc(IP, self.where(op.target))  # the helper, or the table (callx)
+        # r0 = fc, r1 = &vm->regs (lr is no destination: no cycle, ip is not needed)
+        assert not self.parallel_move([(("reg", R0), self.where(op.fc)), (("reg", R1),
+                                                                          ("reg", LR))])
         if callx:
-            self.load_slot(LR, self.frame.callx_offset)
-            self.e(E.t2_ldr_reg(IP, IP, LR, 2))
-        else:
-            self.e(F.ldst("ldr", IP, IP, 4 * op.index))
+            self.load_slot(R2, self.frame.callx_offset)
+            self.e(E.t2_ldr_reg(IP, IP, R2, 2))
         self.e(E.t1_blx_reg(IP))
-        self.vm_to(IP)
-        self.e(F.ldst("ldr", LR, IP, VM_STATUS))
-        self.e(E.t2_cmp_imm(LR, 0))
-        self.asm.b(self.helper_fault_stub(), Cond.NE)
-        if self.results([(op.d_lo, R0), (op.d_hi, R1)]):
-            self.vm_to(IP)
+        rv = self.vm_after_call()
+        self.e(F.ldst("ldr", R2, rv, VM_STATUS))
+        self.asm.cbz(R2, self.helper_fault_stub(), nonzero=True)
+        if self.results([(op.d_lo, R0), (op.d_hi, R1)]) and rv == IP:
+            rv = self.vm_after_call()
         clobbered = op.clobbered
         for i in range(0, 10, 2):
             offset = VM_REGS + 8 * (1 + i // 2)
@@ -736,16 +773,16 @@ class Selector:
             llo = self.where(lo) if lo is not None else None
             lhi = self.where(hi) if hi is not None else None
             if llo and lhi and llo[0] == "reg" and lhi[0] == "reg":
-                self.e(E.t1_ldrd_imm(llo[1], lhi[1], IP, offset))
+                self.e(E.t1_ldrd_imm(llo[1], lhi[1], rv, offset))
                 continue
             for var, loc, off in ((lo, llo, offset), (hi, lhi, offset + 4)):
                 if var is None:
                     continue
                 rd = loc[1] if loc[0] == "reg" else LR
-                self.e(F.ldst("ldr", rd, IP, off))
+                self.e(F.ldst("ldr", rd, rv, off))
                 self.commit(var, rd)
 
-    def callx_lookup(self, op: T.CallX) -> None:
+    def callx_lookup(self, op: HelperCall) -> None:
         """The import index of the helper id in op.id into the callx slot, or ILLEGAL_CALL."""
         rid = self.in_reg(op.id, LR)
         found = []
@@ -1027,8 +1064,9 @@ _HANDLERS = {
     T.Store: Selector.op_store,
     T.CheckDivZero: Selector.op_divzero,
     T.BudgetTick: Selector.op_budget,
-    T.Call: Selector.op_call,
-    T.CallX: Selector.op_call,
+    HelperCall: Selector.op_call,
+    StoreRegs: Selector.op_store_regs,
+    HelperAddr: Selector.op_helper_addr,
     T.PushFrame: Selector.op_push_frame,
     T.PopFrame: Selector.op_pop_frame,
     VmArg: Selector.op_vmarg,

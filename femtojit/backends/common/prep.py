@@ -153,8 +153,56 @@ class GuardMem(Op):
         return ACCESS_PERMS[self.access]
 
 
+@dataclass(slots=True)
+class HelperAddr(Op):
+    """d := helpers[index] (`helpers`: the VmParam "helpers", vm->helpers)."""
+
+    d: Var
+    helpers: Var
+    index: int
+    DEFS: ClassVar[tuple[str, ...]] = ("d",)
+    USES: ClassVar[tuple[str, ...]] = ("helpers",)
+
+
+@dataclass(slots=True)
+class StoreRegs(Op):
+    """vm->regs[1..5] := values (10 halves, r1.lo first; None: leave that word alone). The
+    prologue stores the entry values of r1-r5 once, so calls can skip storing arguments
+    that are still there (see elide_call_traffic)."""
+
+    vm: Var
+    values: list
+    USES: ClassVar[tuple[str, ...]] = ("vm", "values")
+    side_effect: ClassVar[bool] = True
+
+
+@dataclass(slots=True)
+class HelperCall(Op):
+    """A Call (index set) or CallX (id set) with its run-time operands explicit: the vm
+    pointer, fc, and the helper's address (Call) or the helper table (CallX). `args`
+    (r1.lo .. r5.hi) holds None for a word vm->regs already holds; `clobbered` None for a
+    word nobody reads afterwards."""
+
+    index: int | None
+    id: Operand | None
+    args: list
+    d_lo: Var | None
+    d_hi: Var | None
+    clobbered: list
+    r0lo: Operand
+    r0hi: Operand
+    vm: Var
+    fc: Var
+    target: Var
+    DEFS: ClassVar[tuple[str, ...]] = ("d_lo", "d_hi", "clobbered")
+    USES: ClassVar[tuple[str, ...]] = ("id", "args", "r0lo", "r0hi", "vm", "fc", "target")
+    side_effect: ClassVar[bool] = True
+    can_fault: ClassVar[bool] = True
+
+
 #: Every op `prepare` introduces.
-PREP_OPS = (VmArg, VmParam, RegionsBase, RegionStart, RegionLimit, KeepVm, GuardMem)
+PREP_OPS = (VmArg, VmParam, RegionsBase, RegionStart, RegionLimit, KeepVm, GuardMem,
+            HelperAddr, StoreRegs, HelperCall)
 
 
 @dataclass
@@ -205,6 +253,15 @@ def prepare(
     group_size: dict[tuple, int] = {}
     guards = 0
     regions_base: list[Var] = []
+    helper_addrs: dict[int, Var] = {}
+    has_calls = any(isinstance(op, (T.Call, T.CallX)) for _, _, op in fn.ops())
+
+    def helper_addr(index: int) -> Var:
+        if index not in helper_addrs:
+            var = fn.new_var(f"helper{index}_")
+            helper_addrs[index] = var
+            prologue_ops.append(HelperAddr(var, param("helpers"), index))
+        return helper_addrs[index]
 
     def regions() -> Var:
         if not regions_base:
@@ -287,14 +344,25 @@ def prepare(
                         cstart, climit, group_size[key], op.r0lo, op.r0hi, parts,
                     ))
                 continue
+            if isinstance(op, (T.Call, T.CallX)):
+                callx = isinstance(op, T.CallX)
+                op = HelperCall(
+                    None if callx else op.index, op.id if callx else None, list(op.args),
+                    op.d_lo, op.d_hi, list(op.clobbered), op.r0lo, op.r0hi, vm, param("fc"),
+                    param("helpers") if callx else helper_addr(op.index))
             out.append(op)
         if isinstance(block.term, (T.Exit, T.Return)):
             out.append(KeepVm(vm))
         block.ops = out
-    # VmParams first (in name order of first use), then bounds: the order of prologue_ops.
+    if has_calls:  # the entry values of r1-r5: r1 = ctx, r2 = ctx length (rfc) or 0, r3-r5 = 0
+        zero = Const(0)
+        r2 = param("ctx_len") if fn.profile == "rfc" else zero
+        prologue_ops.append(StoreRegs(vm, [param("ctx"), zero, r2] + [zero] * 7))
     entry = fn.blocks[0]
     prologue = T.Block(max(b.id for b in fn.blocks) + 1, prologue_ops, T.Jump(entry.id), None)
     fn.blocks.insert(0, prologue)
+    if has_calls:
+        elide_call_traffic(fn)
     return Prepared(fn, vm, prologue.id, guards, len(groups))
 
 
@@ -346,6 +414,77 @@ def fuse_checks(fn: T.Function, use_hints: bool) -> dict[int, tuple]:
                 a.off, a.size = low, high - low
             out[id(a)] = tuple(parts)
     return out
+
+
+def elide_call_traffic(fn: T.Function) -> None:
+    """Skip argument stores whose value vm->regs already holds, then reloads nobody reads.
+
+    Forward dataflow: for each of the 10 words of vm->regs[1..5], the set of operands known
+    to equal its content (meet: intersection). StoreRegs and a call's stores set it to the
+    stored operand; after a call a word equals the variable reloaded from it (or nothing);
+    a Mov d := a joins d to the words a is in; any other definition of d removes d. An
+    argument already in its word is not stored again. The facts are computed once, on the
+    calls as they are, so they stay true when dead reloads are dropped afterwards: the word
+    still holds the value, it is just not loaded into a register.
+    """
+    from femtojit.ir.analysis import liveness, reverse_postorder
+
+    blocks = fn.block_map()
+    preds: dict[int, list[int]] = {b.id: [] for b in fn.blocks}
+    for b in fn.blocks:
+        for succ in b.successors():
+            if succ in preds:
+                preds[succ].append(b.id)
+    unknown = tuple(frozenset() for _ in range(10))
+
+    def transfer(state: tuple, op) -> tuple:
+        words = list(state)
+        if isinstance(op, StoreRegs):
+            return tuple(frozenset() if v is None else frozenset({v}) for v in op.values)
+        if isinstance(op, HelperCall):
+            return tuple(frozenset() if v is None else frozenset({v}) for v in op.clobbered)
+        defs = op.defs()
+        if defs:
+            words = [w - set(defs) for w in words]
+            if isinstance(op, T.Mov):
+                words = [w | {op.d} if op.a in w else w for w in words]
+        return tuple(words)
+
+    order = reverse_postorder(fn)
+    out_state: dict[int, tuple] = {}
+    in_state: dict[int, tuple] = {}
+    changed = True
+    while changed:
+        changed = False
+        for bid in order:
+            known = [out_state[p] for p in preds[bid] if p in out_state]
+            if bid == fn.blocks[0].id or not known:
+                state = unknown
+            else:
+                state = tuple(frozenset.intersection(*(k[i] for k in known)) for i in range(10))
+            in_state[bid] = state
+            for op in blocks[bid].ops:
+                state = transfer(state, op)
+            if out_state.get(bid) != state:
+                out_state[bid] = state
+                changed = True
+    for bid, state in in_state.items():
+        for op in blocks[bid].ops:
+            if isinstance(op, HelperCall):
+                op.args = [None if a is not None and a in state[i] else a
+                           for i, a in enumerate(op.args)]
+            state = transfer(state, op)
+    live = liveness(fn)
+    for block in fn.blocks:
+        after = live.op_live_out(block.id)
+        for i, op in enumerate(block.ops):
+            if isinstance(op, HelperCall):
+                op.clobbered = [v if v is not None and (after[i] >> v.n) & 1 else None
+                                for v in op.clobbered]
+                for name in ("d_lo", "d_hi"):
+                    v = getattr(op, name)
+                    if v is not None and not (after[i] >> v.n) & 1:
+                        setattr(op, name, None)
 
 
 def param_names() -> tuple[str, ...]:

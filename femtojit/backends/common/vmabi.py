@@ -37,6 +37,9 @@ PARAM_FIELDS = {
     "ctx": VM_CTX,
     "ctx_len": VM_CTX_LEN,
     "budget": VM_BRANCHES_REMAINING,
+    # not IR Params: what helper calls need
+    "fc": VM_FC,
+    "helpers": VM_HELPERS,
 }
 #: Params that are the start of a region: name -> region index.
 PARAM_REGIONS = {"data_base": 1, "rodata_base": 2}
