@@ -235,3 +235,20 @@ def test_div64_on_many_values(name):
         expect = {"div": a // b, "mod": a % b, "sdiv": q & M64,
                   "smod": (sa - q * sb) & M64}[name]
         assert got == expect, (name, hex(a), hex(b))
+
+
+@pytest.mark.parametrize("k", [8, 16, 24, 31])
+@pytest.mark.parametrize("right", [isa.ALU_ARSH, isa.ALU_RSH])
+@pytest.mark.parametrize("wide", [False, True], ids=["32", "64"])
+def test_shift_pairs_and_narrow_loads(k, right, wide):
+    """`x << k >> k` (clang's extensions; the backend turns the k = 16/24 ones into one
+    extend) on values and on narrow loads, whose sign extension becomes a signed load."""
+    cls = isa.CLS_ALU64 if wide else isa.CLS_ALU
+    kk = k + 32 if wide else k
+    body = [Insn(isa.CLS_ALU64 | isa.ALU_MOV | isa.SRC_X, 4, 2),
+            Insn(cls | isa.ALU_LSH, 4, 0, 0, kk), Insn(cls | right, 4, 0, 0, kk)]
+    for size in (isa.SIZE_B, isa.SIZE_H):
+        body += [Insn(isa.CLS_LDX | isa.MODE_MEM | size, 5, 6, 1),
+                 Insn(cls | isa.ALU_LSH, 5, 0, 0, kk), Insn(cls | right, 5, 0, 0, kk),
+                 Insn(isa.CLS_ALU64 | isa.ALU_XOR | isa.SRC_X, 4, 5)]
+    check_program(_loop(body), _ctx(_pairs(k)))

@@ -639,7 +639,7 @@ class Selector:
         """Fast path: t = addr - start; t <u limit, else the out-of-line miss path."""
         self.stats["guards_cached" if g.cached else "guards_region"] += 1
         rb = self.in_reg(g.base, IP)
-        if g.off:
+        if g.off and not g.biased:
             self.add_to(IP, rb, g.off, LR)
             ra = IP
         else:

@@ -123,7 +123,9 @@ class GuardMem(Op):
     region kind: `start`/`limit` set, `cstart`/`climit` None. cache kind: the reverse, and
     `fill` is the access size the cache limit is computed for. `region` keeps the hint.
     `parts`: the original checks, in program order, whose union [off, off + size) is; the
-    slow path checks them one by one.
+    slow path checks them one by one. `biased`: the start operand already has `off`
+    subtracted (a loop's check then needs no address addition: `base - (start - off)` is
+    `base + off - start`).
     """
 
     base: Operand
@@ -139,6 +141,7 @@ class GuardMem(Op):
     r0lo: Operand
     r0hi: Operand
     parts: tuple[tuple[int, int], ...] = ()  # the checks fused into this one: (off, size)
+    biased: bool = False  # region kind: `start` is the region's start minus `off`
     DEFS: ClassVar[tuple[str, ...]] = ("cstart", "climit")
     USES: ClassVar[tuple[str, ...]] = ("base", "start", "limit", "cstart", "climit", "r0lo", "r0hi")
     side_effect: ClassVar[bool] = True
@@ -244,6 +247,7 @@ def prepare(
     use_hints: False makes every check a cache check (to exercise that path in tests).
     """
     fn = fn.copy()
+    narrow_extensions(fn)
     vm = fn.new_var("vm")
     prologue_ops: list[Op] = [VmArg(vm)]
     params: dict[str, Var] = {}
@@ -253,6 +257,10 @@ def prepare(
     group_size: dict[tuple, int] = {}
     guards = 0
     regions_base: list[Var] = []
+    biased: dict[tuple[int, int], Var] = {}
+    from femtojit.ir.analysis import loop_depth
+
+    depth = loop_depth(fn)
     helper_addrs: dict[int, Var] = {}
     has_calls = any(isinstance(op, (T.Call, T.CallX)) for _, _, op in fn.ops())
 
@@ -285,6 +293,14 @@ def prepare(
             starts[region] = var
             prologue_ops.append(RegionStart(var, regions(), region))
         return starts[region]
+
+    def biased_start(region: int, off: int) -> Var:
+        key = (region, off)
+        if key not in biased:
+            var = fn.new_var(f"start{region}_{off & 0xFFFFFFFF:x}_")
+            biased[key] = var
+            prologue_ops.append(T.Bin("sub", var, region_start(region), Const(off & 0xFFFFFFFF)))
+        return biased[key]
 
     def region_limit(region: int, size: int) -> Operand:
         key = (region, size)
@@ -327,10 +343,12 @@ def prepare(
                     continue  # fused into an earlier check
                 parts = fused[id(op)]
                 if use_hints and usable_hint(op):
+                    bias = op.off != 0 and depth.get(block.id, 0) > 0
+                    start = biased_start(op.region, op.off) if bias else region_start(op.region)
                     out.append(GuardMem(
                         op.base, op.off, op.size, op.access, op.region,
-                        region_start(op.region), region_limit(op.region, op.size),
-                        None, None, 0, op.r0lo, op.r0hi, parts,
+                        start, region_limit(op.region, op.size),
+                        None, None, 0, op.r0lo, op.r0hi, parts, bias,
                     ))
                 else:
                     key = (op.base, op.access)
@@ -364,6 +382,74 @@ def prepare(
     if has_calls:
         elide_call_traffic(fn)
     return Prepared(fn, vm, prologue.id, guards, len(groups))
+
+
+def narrow_extensions(fn: T.Function) -> None:
+    """Sign and zero extensions clang writes as shift pairs, as one operation: within a
+    block, `t = shl x, k; d = ashr t, k` (k 16 or 24) becomes `d = sext16/sext8 x`,
+    `t = shl x, k; d = lshr t, k` becomes `d = and x, 2^(32-k) - 1`, when t has no other
+    use and x is not redefined in between; then an unsigned narrow load whose only use is a
+    sign extension of its width becomes a signed load."""
+    from femtojit.ir.analysis import liveness
+
+    live = liveness(fn)
+    for block in fn.blocks:
+        ops = block.ops
+        after = live.op_live_out(block.id)
+        dead: set[int] = set()
+        for i, op in enumerate(ops):
+            if not (isinstance(op, T.Bin) and op.op in ("ashr", "lshr")
+                    and isinstance(op.a, Var) and isinstance(op.b, Const)):
+                continue
+            k = op.b.value
+            t = op.a
+            if (after[i] >> t.n) & 1:
+                continue
+            for j in range(i - 1, -1, -1):
+                prev = ops[j]
+                if j in dead:
+                    continue
+                if t in prev.defs():
+                    ok = (isinstance(prev, T.Bin) and prev.op == "shl" and prev.b == Const(k)
+                          and 0 < k < 32)
+                    x = prev.a if ok else None
+                    between = ops[j + 1:i]
+                    if ok and any(t in o.uses() or (isinstance(x, Var) and x in o.defs())
+                                  for o in between):
+                        ok = False
+                    if ok and op.op == "ashr" and k in (16, 24):
+                        ops[i] = T.Un("sext16" if k == 16 else "sext8", op.d, x)
+                        dead.add(j)
+                    elif ok and op.op == "lshr":
+                        ops[i] = T.Bin("and", op.d, x, Const((1 << (32 - k)) - 1))
+                        dead.add(j)
+                    break
+                if t in prev.uses():
+                    break
+        block.ops = [o for j, o in enumerate(ops) if j not in dead]
+    live = liveness(fn)
+    for block in fn.blocks:
+        ops = block.ops
+        after = live.op_live_out(block.id)
+        dead = set()
+        for i, op in enumerate(ops):
+            if not (isinstance(op, T.Un) and op.op in ("sext8", "sext16")
+                    and isinstance(op.a, Var) and not (after[i] >> op.a.n) & 1):
+                continue
+            size = 1 if op.op == "sext8" else 2
+            for j in range(i - 1, -1, -1):
+                prev = ops[j]
+                if op.a in prev.defs():
+                    if (isinstance(prev, T.Load) and prev.size == size and not prev.signed
+                            and not any(op.a in o.uses() or op.d in o.uses() or op.d in o.defs()
+                                        for o in ops[j + 1:i])
+                            and not (isinstance(prev.base, Var) and prev.base == op.d)):
+                        ops[j] = T.Load(op.d, prev.base, prev.off, size, True)
+                        dead.add(i)
+                    break
+                if op.a in prev.uses() or op.d in prev.uses() or op.d in prev.defs():
+                    break
+        block.ops = [o for j, o in enumerate(ops) if j not in dead]
 
 
 #: Largest range one fused check covers (fusing never makes a valid access fail the fast
