@@ -78,8 +78,10 @@ def run(
         program, target=engine, profile=profile, budget=resolved_budget,
         helpers=set(registry.ids()), verify=False,
     )
-    return translation.run(ctx=ctx, host=host, helpers=registry, runtime=runtime,
-                           budget=resolved_budget)
+    result = translation.run(ctx=ctx, host=host, helpers=registry, runtime=runtime,
+                             budget=resolved_budget)
+    result.extra = {}  # the same fields as the interpreter's result (femtojit run --json)
+    return result
 
 
 def check_engine(engine: str):
