@@ -1,0 +1,122 @@
+"""ilp32 frame and register roles of the RV32IMC backend.
+
+Registers:
+
+- allocatable (DEFAULT_REGISTERS, in the allocator's order of preference): first the eight
+  registers the compressed forms can name (x8-x15: a0-a5, then s0, s1), so the hottest
+  variables get 16-bit instructions; then the other caller-saved ones (a6, a7, t0-t3);
+  then the callee-saved s2-s11, which cost a save and a restore per run.
+- caller-saved (CALL_CLOBBERED): a0-a7, t0-t3. The allocator never gives them to a variable
+  live across a call op (helper calls, the 64-bit division routine).
+- scratch, never allocated: t4, t5, t6 and ra. Instruction selection loads spilled operands
+  and constants into them and does check arithmetic in them; ra is also the link register
+  of the out-of-line routines (region scan, 64-bit division) and of helper calls, and the
+  prologue always saves it.
+- x0 reads as the constant 0 everywhere, so a zero operand costs nothing.
+- sp: the native frame below; gp and tp are never touched.
+
+The frame, from sp upwards (every offset fixed at translation time, sp 16-byte aligned):
+
+    [sp + 0]                 spill slots, 4 bytes each (the low ones reach c.lwsp/c.swsp)
+    [sp + depth_offset]      local calls: FRAME_BYTES x the number of frames pushed
+    [sp + frames_offset]     local calls: MAX_FRAMES frames of FRAME_WORDS words:
+                             r6.lo, r6.hi, ..., r9.hi, return address
+    [sp + vm_offset]         the vm pointer (stored by the prologue, for fault stubs)
+    [sp + saved_offset]      ra, then the callee-saved registers the code uses
+    (padding to 16 bytes)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from femtojit.backends.rv32.encode import (
+    A0,
+    A1,
+    A2,
+    A3,
+    A4,
+    A5,
+    A6,
+    A7,
+    RA,
+    S0,
+    S1,
+    S2,
+    S3,
+    S4,
+    S5,
+    S6,
+    S7,
+    S8,
+    S9,
+    S10,
+    S11,
+    T0,
+    T1,
+    T2,
+    T3,
+    T4,
+    T5,
+    T6,
+)
+from femtojit.ir.types import MAX_FRAMES
+
+#: Allocatable registers, in the allocator's default order of preference.
+DEFAULT_REGISTERS: tuple[int, ...] = (
+    A0, A1, A2, A3, A4, A5, S0, S1,
+    A6, A7, T0, T1, T2, T3,
+    S2, S3, S4, S5, S6, S7, S8, S9, S10, S11,
+)  # fmt: skip
+CALL_CLOBBERED = frozenset({A0, A1, A2, A3, A4, A5, A6, A7, T0, T1, T2, T3})
+CALLEE_SAVED = frozenset({S0, S1, S2, S3, S4, S5, S6, S7, S8, S9, S10, S11})
+#: Scratch registers of instruction selection (never allocated).
+SA, SB, SC = T6, T5, T4
+SCRATCH = (SA, SB, SC, RA)
+
+#: Saved words of one local-call frame: r6-r9 (both halves) and the return address.
+FRAME_WORDS = 9
+FRAME_BYTES = 4 * FRAME_WORDS
+#: Largest sp-relative offset one load or store reaches (a signed 12-bit immediate).
+MAX_OFFSET = 2047
+
+
+def check_registers(registers) -> tuple[int, ...]:
+    """The allocatable register list from options: a subset of DEFAULT_REGISTERS, no
+    duplicates."""
+    regs = tuple(int(r) for r in registers)
+    if len(set(regs)) != len(regs):
+        raise ValueError(f"duplicate registers in {regs}")
+    bad = [r for r in regs if r not in DEFAULT_REGISTERS]
+    if bad:
+        raise ValueError(
+            f"registers {bad} are not allocatable on rv32imc (a0-a7, s0-s11, t0-t3 only)")
+    return regs
+
+
+@dataclass
+class Frame:
+    """Offsets of the native frame (see the module docstring)."""
+
+    spill_slots: int
+    callee_saved: tuple[int, ...]  # callee-saved registers the code uses
+    local_calls: bool
+
+    def __post_init__(self):
+        offset = 4 * self.spill_slots
+        self.depth_offset = offset if self.local_calls else None
+        offset += 4 if self.local_calls else 0
+        self.frames_offset = offset if self.local_calls else None
+        offset += MAX_FRAMES * FRAME_BYTES if self.local_calls else 0
+        self.vm_offset = offset
+        offset += 4
+        self.saved_offset = offset
+        self.saved = (RA, *self.callee_saved)
+        offset += 4 * len(self.saved)
+        self.size = (offset + 15) & ~15
+
+    def slot_offset(self, slot: int) -> int:
+        return 4 * slot
+
+    def saved_at(self, index: int) -> int:
+        return self.saved_offset + 4 * index

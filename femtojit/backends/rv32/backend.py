@@ -1,0 +1,73 @@
+"""The rv32imc backend object: prepare, allocate, select, assemble."""
+
+from __future__ import annotations
+
+from femtojit.backends.common.machine import BackendOptions, MachineCode
+from femtojit.backends.common.prep import HelperCall, prepare
+from femtojit.backends.rv32.abi import (
+    CALL_CLOBBERED,
+    CALLEE_SAVED,
+    DEFAULT_REGISTERS,
+    MAX_OFFSET,
+    Frame,
+    check_registers,
+)
+from femtojit.backends.rv32.align import aligned_accesses
+from femtojit.backends.rv32.lower import Selector
+from femtojit.backends.rv32.routines import DIV64_PUSH, SCAN_PUSH
+from femtojit.errors import TranslateError
+from femtojit.ir import types as T
+from femtojit.ir.regalloc import allocate
+
+#: Ops the allocator treats as calls: helper calls and the 64-bit division routine.
+CALL_OPS = (HelperCall, T.Div64)
+
+
+class Rv32Backend:
+    name = "rv32imc"
+
+    def translate(self, fn: T.Function, options: BackendOptions | None = None) -> MachineCode:
+        options = options or BackendOptions()
+        try:
+            registers = check_registers(
+                DEFAULT_REGISTERS if options.registers is None else options.registers)
+        except ValueError as error:
+            raise TranslateError(f"rv32imc: {error}") from None
+        # a branch compares two registers: only a zero limit (x0) needs no register
+        prepared = prepare(fn, compare_imm_ok=lambda value: value == 0,
+                           use_hints=options.use_hints)
+        pfn = prepared.fn
+        alloc = allocate(pfn, registers, call_clobbered=CALL_CLOBBERED, call_ops=CALL_OPS)
+        saved = tuple(r for r in sorted(alloc.used_registers) if r in CALLEE_SAVED)
+        frame = Frame(alloc.num_slots, saved, fn.has_local_calls)
+        if frame.size > MAX_OFFSET:
+            raise TranslateError(
+                f"rv32imc: the native frame would be {frame.size} bytes "
+                f"({alloc.num_slots} spill slots); at most {MAX_OFFSET} are supported")
+        selector = Selector(pfn, alloc, frame, vm=prepared.vm, aligned=aligned_accesses(pfn))
+        asm = selector.run()
+        out = asm.assemble()
+        extra = max(SCAN_PUSH if selector.scan_variants else 0,
+                    DIV64_PUSH if selector.div_routines else 0)
+        stats = dict(selector.stats)
+        stats.update(
+            spill_slots=alloc.num_slots,
+            registers_used=len(alloc.used_registers),
+            spilled_vars=len(alloc.slots),
+            instructions=out.instructions,
+            cache_groups=prepared.cache_groups,
+        )
+        return MachineCode(
+            target=self.name,
+            code=out.code,
+            entry_offset=0,
+            frame_size=frame.size + extra,
+            imports=list(fn.imports),
+            labels=out.labels,
+            data_offset=None,
+            stats=stats,
+            tags=out.tags,
+        )
+
+
+BACKEND = Rv32Backend()

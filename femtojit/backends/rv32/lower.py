@@ -1,0 +1,947 @@
+"""Instruction selection: a prepared, register-allocated IR function -> RV32IMC items.
+
+Every variable has one location for its whole life (the allocator's register or spill
+slot), so there are no moves at block boundaries: each op reads its operands where they
+live and writes its results where they live. t4-t6 and ra are the scratch registers (never
+allocated, abi.py): a spilled operand or a constant goes through them, and so does the check
+arithmetic; x0 is the constant 0. The block order is the IR's layout (budget tick blocks sit
+right before their targets), with jumps to the next block left out.
+
+RISC-V has no flags: carries come from `sltu`, 64-bit compares branch on the upper halves
+first, and every conditional branch compares two registers (x0 for zero).
+
+Memory accesses whose address is not known to be aligned (align.py) test the low address
+bits and take an out-of-line byte-by-byte path when they are not zero (halfword stores are
+always done as two byte stores, which is as short as the test): real RV32 cores such as the
+ESP32-C3 trap on misaligned accesses.
+
+Out-of-line code follows the function body: the shared fault exit, the fault stubs (one per
+distinct (r0 location, status)), the slow paths of memory checks and misaligned accesses,
+the region scan and the 64-bit division routines.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from femtojit.backends.common.prep import (
+    GuardMem,
+    HelperAddr,
+    HelperCall,
+    KeepVm,
+    RegionLimit,
+    RegionsBase,
+    RegionStart,
+    StoreRegs,
+    VmArg,
+    VmParam,
+)
+from femtojit.backends.common.vmabi import (
+    PARAM_FIELDS,
+    REGION_ENTRY_SIZE,
+    REGION_LEN,
+    REGION_START,
+    VM_REGIONS,
+    VM_REGS,
+    VM_RESULT,
+    VM_STATUS,
+)
+from femtojit.backends.rv32 import encode as E
+from femtojit.backends.rv32 import forms as F
+from femtojit.backends.rv32 import routines
+from femtojit.backends.rv32.abi import CALL_CLOBBERED, FRAME_BYTES, SA, SB, SC, Frame
+from femtojit.backends.rv32.emit import Asm, Label
+from femtojit.backends.rv32.encode import A0, A1, A2, A3, RA, SP, ZERO
+from femtojit.backends.rv32.forms import fits12, signed32
+from femtojit.ir import types as T
+from femtojit.ir.regalloc import Allocation
+from femtojit.ir.types import MAX_FRAMES, Const, Var
+from femtojit.status import Status
+
+M32 = 0xFFFFFFFF
+COMMUTATIVE = {"add", "mul", "and", "or", "xor"}
+
+#: cond -> (branch, swap operands) for a 32-bit compare taken when cond(a, b) holds.
+BRANCH_OF = {
+    "eq": ("beq", False), "ne": ("bne", False),
+    "ult": ("bltu", False), "uge": ("bgeu", False), "ugt": ("bltu", True),
+    "ule": ("bgeu", True),
+    "slt": ("blt", False), "sge": ("bge", False), "sgt": ("blt", True), "sle": ("bge", True),
+}  # fmt: skip
+INVERSE = {"beq": "bne", "bne": "beq", "blt": "bge", "bge": "blt", "bltu": "bgeu",
+           "bgeu": "bltu"}
+#: For a 64-bit ordered compare: the strict compare on the upper halves that decides it when
+#: they differ (branch, swap), and the unsigned compare of the lower halves when they are equal.
+WIDE_ORDER = {
+    "ult": (("bltu", False), ("bltu", False)), "ule": (("bltu", False), ("bgeu", True)),
+    "ugt": (("bltu", True), ("bltu", True)), "uge": (("bltu", True), ("bgeu", False)),
+    "slt": (("blt", False), ("bltu", False)), "sle": (("blt", False), ("bgeu", True)),
+    "sgt": (("blt", True), ("bltu", True)), "sge": (("blt", True), ("bgeu", False)),
+}  # fmt: skip
+DIVISIONS = ("udiv", "urem", "sdiv", "srem")
+REG_OPS = {"mul": E.mul, "shl": E.sll, "lshr": E.srl, "ashr": E.sra, "udiv": E.divu,
+           "urem": E.remu, "sdiv": E.div, "srem": E.rem}
+
+Loc = tuple  # ("reg", n) | ("slot", byte offset) | ("const", value)
+
+
+class Selector:
+    """Translates one prepared function; `run()` returns the filled Asm."""
+
+    def __init__(self, fn: T.Function, alloc: Allocation, frame: Frame, *, vm: Var,
+                 aligned: set[int]):
+        self.fn = fn
+        self.vm = vm
+        self.alloc = alloc
+        self.frame = frame
+        self.aligned = aligned
+        self.asm = Asm()
+        self.labels = {b.id: self.asm.label(f"b{b.id}") for b in fn.blocks}
+        self.fault_exit = self.asm.label("fault_exit")
+        self.stubs: dict[tuple, Label] = {}
+        self.deferred: list[Callable[[], None]] = []
+        self.scan_variants: dict[tuple[int, int, int], Label] = {}
+        self.div_routines: dict[str, Label] = {}
+        self.helper_fault: Label | None = None
+        self.stats = {"guards_region": 0, "guards_cached": 0, "fault_stubs": 0,
+                      "alignment_tests": 0}
+
+    # ---- locations ------------------------------------------------------------------------
+
+    def where(self, operand) -> Loc:
+        if isinstance(operand, Const):
+            return ("const", operand.value)
+        kind, place = self.alloc.location(operand)
+        if kind == "reg":
+            return ("reg", place)
+        if operand == self.vm:  # a spilled vm pointer lives where the prologue stored it
+            return ("slot", self.frame.vm_offset)
+        return ("slot", self.frame.slot_offset(place))
+
+    def e(self, data: bytes) -> None:
+        self.asm.emit(data)
+
+    def load_loc(self, reg: int, loc: Loc) -> None:
+        """reg := the value at loc."""
+        kind, x = loc
+        if kind == "reg":
+            self.e(F.mv(reg, x))
+        elif kind == "slot":
+            self.e(F.lw(reg, SP, x))
+        else:
+            self.e(F.li(reg, x))
+
+    def src(self, operand, scratch: int) -> int:
+        """A register holding the operand: its own, x0 for 0, or `scratch` loaded with it."""
+        loc = self.where(operand)
+        if loc[0] == "reg":
+            return loc[1]
+        if loc == ("const", 0):
+            return ZERO
+        self.load_loc(scratch, loc)
+        return scratch
+
+    def dest(self, var: Var, scratch: int) -> int:
+        """The register to compute var into (its own, or scratch when it is spilled)."""
+        loc = self.where(var)
+        return loc[1] if loc[0] == "reg" else scratch
+
+    def commit(self, var: Var, reg: int) -> None:
+        """var := reg (a store when var is spilled)."""
+        loc = self.where(var)
+        if loc[0] == "slot":
+            self.e(F.sw(reg, SP, loc[1]))
+        else:
+            self.e(F.mv(loc[1], reg))
+
+    def store_word(self, operand, base: int, offset: int, scratch: int) -> None:
+        """[base + offset] := the operand (one word)."""
+        self.e(F.sw(self.src(operand, scratch), base, offset))
+
+    def parallel_move(self, moves: list[tuple[Loc, Loc]], temp: int) -> None:
+        """dst := src for all pairs at once (destinations distinct; a slot is never both a
+        destination and a source). Cycles of register moves go through `temp`."""
+        moves = [(d, s) for d, s in moves if d != s]
+        for d, s in moves:
+            if d[0] == "slot":
+                assert all(s2 != d for _, s2 in moves)
+                self.e(F.sw(self.src_loc(s, temp), SP, d[1]))
+        pending = [(d[1], s) for d, s in moves if d[0] == "reg"]
+        while pending:
+            sources = [s[1] for _, s in pending if s[0] == "reg"]
+            for i, (d, s) in enumerate(pending):
+                if d not in sources:
+                    self.load_loc(d, s)
+                    pending.pop(i)
+                    break
+            else:  # a cycle of register moves: break it through temp
+                d, s = pending[0]
+                self.e(F.mv(temp, s[1]))
+                pending = [(d2, ("reg", temp) if s2 == s else s2) for d2, s2 in pending]
+
+    def src_loc(self, loc: Loc, scratch: int) -> int:
+        if loc[0] == "reg":
+            return loc[1]
+        if loc == ("const", 0):
+            return ZERO
+        self.load_loc(scratch, loc)
+        return scratch
+
+    def vm_in(self, scratch: int) -> int:
+        """A register holding the vm pointer."""
+        return self.src(self.vm, scratch)
+
+    def vm_after_call(self) -> int:
+        """The vm pointer after a call: its register unless the call clobbered it, else SA
+        loaded from the frame."""
+        loc = self.where(self.vm)
+        if loc[0] == "reg" and loc[1] not in CALL_CLOBBERED:
+            return loc[1]
+        self.e(F.lw(SA, SP, self.frame.vm_offset))
+        return SA
+
+    # ---- stubs ----------------------------------------------------------------------------
+
+    def fault_stub(self, r0lo, r0hi, status: int) -> Label:
+        """A stub that ends the run with `status` and result (r0hi:r0lo) as they are here."""
+        lo, hi = self.where(r0lo), self.where(r0hi)
+        key = (lo, hi, status)
+        if key not in self.stubs:
+            label = self.asm.label(f"fault{-status}")
+            self.stubs[key] = label
+            self.stats["fault_stubs"] += 1
+
+            def emit():
+                self.asm.bind(label)
+                self.e(F.lw(SA, SP, self.frame.vm_offset))
+                self.e(F.sw(self.src_loc(lo, SB), SA, VM_RESULT))
+                self.e(F.sw(self.src_loc(hi, SB), SA, VM_RESULT + 4))
+                self.e(F.li(SB, status))
+                self.asm.j(self.fault_exit)
+
+            self.deferred.append(emit)
+        return self.stubs[key]
+
+    def helper_fault_stub(self) -> Label:
+        """After a helper reported a fault (SB = vm->status): the result was stored before
+        the call; the status is the helper's (ILLEGAL_CALL if it wrote a positive one)."""
+        if self.helper_fault is None:
+            label = self.asm.label("helper_fault")
+            self.helper_fault = label
+
+            def emit():
+                self.asm.bind(label)
+                self.e(F.lw(SA, SP, self.frame.vm_offset))
+                keep = self.asm.label("helper_status")
+                self.asm.branch("bge", ZERO, SB, keep)
+                self.e(F.li(SB, Status.ILLEGAL_CALL))
+                self.asm.bind(keep)
+                self.asm.j(self.fault_exit)
+
+            self.deferred.append(emit)
+        return self.helper_fault
+
+    def scan_entry(self, size: int, perm: int, fill: int) -> Label:
+        key = (size, perm, fill)
+        if key not in self.scan_variants:
+            self.scan_variants[key] = self.asm.label(f"scan_{size}_{perm}_{fill}")
+        return self.scan_variants[key]
+
+    # ---- the function ---------------------------------------------------------------------
+
+    def run(self) -> Asm:
+        asm = self.asm
+        self.prologue()
+        blocks = self.fn.blocks
+        for i, block in enumerate(blocks):
+            asm.bind(self.labels[block.id])
+            next_id = blocks[i + 1].id if i + 1 < len(blocks) else None
+            for op in block.ops:
+                self.op(op)
+            self.terminator(block.term, next_id)
+        asm.tag = "out-of-line"
+        # the exit of fault stubs: SA = vm, SB = status
+        asm.bind(self.fault_exit)
+        self.e(F.sw(SB, SA, VM_STATUS))
+        self.e(F.mv(A0, SB))
+        self.epilogue()
+        while self.deferred:
+            self.deferred.pop(0)()
+        if self.scan_variants:
+            common = asm.label("scan")
+            for (size, perm, fill), label in sorted(self.scan_variants.items()):
+                routines.emit_scan_variant(asm, label, common, size, perm, fill)
+            routines.emit_scan_common(asm, common, self.frame.vm_offset)
+        if self.div_routines:
+            core = self.div_routines.get("udivmod") or asm.label("udivmod64")
+            routines.emit_udivmod64(asm, core)
+            for name in ("sdiv", "srem"):
+                if name in self.div_routines:
+                    routines.emit_signed_div64(asm, self.div_routines[name], core,
+                                               remainder=name == "srem")
+        return asm
+
+    def prologue(self) -> None:
+        self.asm.tag = "prologue"
+        frame = self.frame
+        self.e(F.addi(SP, SP, -frame.size))
+        for i, reg in enumerate(frame.saved):
+            self.e(F.sw(reg, SP, frame.saved_at(i)))
+        self.e(F.sw(A0, SP, frame.vm_offset))
+        if frame.depth_offset is not None:
+            self.e(F.sw(ZERO, SP, frame.depth_offset))
+
+    def epilogue(self) -> None:
+        frame = self.frame
+        for i, reg in enumerate(frame.saved):
+            self.e(F.lw(reg, SP, frame.saved_at(i)))
+        self.e(F.addi(SP, SP, frame.size))
+        self.e(E.c_jr(RA))
+
+    # ---- ops ------------------------------------------------------------------------------
+
+    def op(self, op) -> None:
+        kind = type(op)
+        self.asm.tag = kind.__name__
+        handler = _HANDLERS.get(kind)
+        if handler is None:
+            raise NotImplementedError(f"rv32imc: no instruction selection for {kind.__name__}")
+        handler(self, op)
+
+    def op_mov(self, op: T.Mov) -> None:
+        dst, src = self.where(op.d), self.where(op.a)
+        if dst == src:
+            return
+        if dst[0] == "reg":
+            self.load_loc(dst[1], src)
+        else:
+            self.e(F.sw(self.src_loc(src, SA), SP, dst[1]))
+
+    def op_vmarg(self, op: VmArg) -> None:
+        if self.where(op.d)[0] == "reg":  # (spilled: already in its slot)
+            self.commit(op.d, A0)
+
+    def load_field(self, d: Var, base, offset: int) -> None:
+        """d := the word at base + offset."""
+        rb = self.src(base, SA)
+        rd = self.dest(d, SA)
+        self.e(F.lw(rd, rb, offset))
+        self.commit(d, rd)
+
+    def op_vmparam(self, op: VmParam) -> None:
+        self.load_field(op.d, op.vm, PARAM_FIELDS[op.name])
+
+    def op_regions_base(self, op: RegionsBase) -> None:
+        self.load_field(op.d, op.vm, VM_REGIONS)
+
+    def op_region_start(self, op: RegionStart) -> None:
+        self.load_field(op.d, op.regions, REGION_ENTRY_SIZE * op.region + REGION_START)
+
+    def op_region_limit(self, op: RegionLimit) -> None:
+        rb = self.src(op.regions, SA)
+        rd = self.dest(op.d, SA)
+        self.e(F.lw(SB, rb, REGION_ENTRY_SIZE * op.region + REGION_LEN))
+        if op.size == 1:
+            self.commit(op.d, SB)
+            return
+        # max(0, len - (size - 1)): mask = len < size - 1 ? 0 : all ones
+        self.e(E.sltiu(SC, SB, op.size - 1))
+        self.e(F.addi(SC, SC, -1))
+        self.e(F.addi(SB, SB, -(op.size - 1)))
+        self.e(F.logic("and", rd, SB, SC))
+        self.commit(op.d, rd)
+
+    def op_keepvm(self, op: KeepVm) -> None:
+        pass
+
+    def op_helper_addr(self, op: HelperAddr) -> None:
+        self.load_field(op.d, op.helpers, 4 * op.index)
+
+    def op_bin(self, op: T.Bin) -> None:
+        name, a, b = op.op, op.a, op.b
+        if name in COMMUTATIVE and isinstance(a, Const) and not isinstance(b, Const):
+            a, b = b, a
+        if isinstance(b, Const) and not isinstance(a, Const) and name not in DIVISIONS:
+            ra = self.src(a, SA)
+            rd = self.dest(op.d, SA)
+            data = self.bin_imm(name, rd, ra, b.value)
+            if data is not None:
+                self.e(data)
+                self.commit(op.d, rd)
+                return
+        ra = self.src(a, SA)
+        rb = self.src(b, SB)
+        rd = self.dest(op.d, SA)
+        if name == "add":
+            data = F.add(rd, ra, rb)
+        elif name == "sub":
+            data = F.sub(rd, ra, rb)
+        elif name in ("and", "or", "xor"):
+            data = F.logic(name, rd, ra, rb)
+        else:
+            data = REG_OPS[name](rd, ra, rb)
+        self.e(data)
+        self.commit(op.d, rd)
+
+    def bin_imm(self, name: str, rd: int, ra: int, value: int) -> bytes | None:
+        """rd := ra <op> value in one or two instructions without a scratch, or None."""
+        imm = signed32(value)
+        if name == "add" and fits12(imm):
+            return F.addi(rd, ra, imm)
+        if name == "sub" and fits12(-imm):
+            return F.addi(rd, ra, -imm)
+        if name in ("and", "or", "xor"):
+            if fits12(imm):
+                return F.logic_imm(name, rd, ra, imm)
+            if name == "and":
+                low = value + 1
+                if low & value == 0:  # 2^k - 1: keep the low k bits
+                    k = low.bit_length() - 1
+                    return F.shift_imm("shl", rd, ra, 32 - k) + F.shift_imm("lshr", rd, rd, 32 - k)
+                high = (~value & M32) + 1
+                if high & (~value & M32) == 0:  # clear the low k bits
+                    k = high.bit_length() - 1
+                    return F.shift_imm("lshr", rd, ra, k) + F.shift_imm("shl", rd, rd, k)
+            return None
+        if name in ("shl", "lshr", "ashr"):
+            return F.shift_imm(name, rd, ra, value & 31)
+        if name == "mul" and value and value & (value - 1) == 0:
+            return F.shift_imm("shl", rd, ra, value.bit_length() - 1)
+        return None
+
+    def op_un(self, op: T.Un) -> None:
+        ra = self.src(op.a, SA)
+        rd = self.dest(op.d, SA)
+        name = op.op
+        e = self.e
+        if name == "neg":
+            e(E.sub(rd, ZERO, ra))
+        elif name == "not":
+            e(E.xori(rd, ra, -1))
+        elif name in ("sext8", "sext16", "zext16"):
+            k = 24 if name == "sext8" else 16
+            e(F.shift_imm("shl", rd, ra, k))
+            e(F.shift_imm("lshr" if name == "zext16" else "ashr", rd, rd, k))
+        elif name == "zext8":
+            e(F.logic_imm("and", rd, ra, 255))
+        elif name == "bswap16":
+            e(F.shift_imm("lshr", SC, ra, 8))
+            e(F.logic_imm("and", SC, SC, 255))
+            e(F.logic_imm("and", SB, ra, 255))
+            e(F.shift_imm("shl", SB, SB, 8))
+            e(F.logic("or", rd, SB, SC))
+        elif name == "bswap32":
+            e(F.shift_imm("shl", SB, ra, 24))  # byte 0 -> 3
+            e(F.shift_imm("lshr", SC, ra, 24))  # byte 3 -> 0
+            e(F.logic("or", SB, SB, SC))
+            e(F.shift_imm("shl", SC, ra, 16))  # byte 1 -> 2
+            e(F.shift_imm("lshr", SC, SC, 24))
+            e(F.shift_imm("shl", SC, SC, 16))
+            e(F.logic("or", SB, SB, SC))
+            e(F.shift_imm("lshr", SC, ra, 16))  # byte 2 -> 1
+            e(F.logic_imm("and", SC, SC, 255))
+            e(F.shift_imm("shl", SC, SC, 8))
+            e(F.logic("or", rd, SB, SC))
+        else:
+            raise NotImplementedError(f"rv32imc: Un {name}")
+        self.commit(op.d, rd)
+
+    def op_addsub64(self, op) -> None:
+        """Low halves, the carry (borrow) by sltu, then the upper halves."""
+        add = isinstance(op, T.Add64)
+        alo, ahi, blo, bhi = op.alo, op.ahi, op.blo, op.bhi
+        if add and isinstance(alo, Const) and not isinstance(blo, Const):
+            alo, ahi, blo, bhi = blo, bhi, alo, ahi
+        e = self.e
+        ra = self.src(alo, SA)
+        if op.dhi is None:  # only the low half: a plain add/sub
+            rd = self.dest(op.dlo, SA)
+            if isinstance(blo, Const) and fits12(signed32(blo.value) * (1 if add else -1)):
+                e(F.addi(rd, ra, signed32(blo.value) * (1 if add else -1)))
+            else:
+                rb = self.src(blo, SB)
+                e(F.add(rd, ra, rb) if add else F.sub(rd, ra, rb))
+            self.commit(op.dlo, rd)
+            return
+        # SC := carry out of (or borrow into) the low halves
+        rb = self.src(blo, SB)
+        if add:
+            e(F.add(SB if rb != ZERO else SB, ra, rb))
+            if rb == ZERO:
+                e(F.li(SC, 0))
+            else:
+                e(E.sltu(SC, SB, rb if rb != SB else ra))
+        else:
+            e(E.sltu(SC, ra, rb))
+            e(F.sub(SB, ra, rb))
+        # SB = the low result (kept until the upper half has read its inputs)
+        rah = self.src(ahi, SA)
+        rbh = self.src(bhi, RA)
+        rdh = self.dest(op.dhi, SA)
+        e(F.add(rdh, rah, rbh) if add else F.sub(rdh, rah, rbh))
+        e(F.add(rdh, rdh, SC) if add else F.sub(rdh, rdh, SC))
+        self.commit(op.dhi, rdh)
+        if op.dlo is not None:
+            self.commit(op.dlo, SB)
+
+    def op_mulwide(self, op: T.MulWide) -> None:
+        ra = self.src(op.a, SA)
+        rb = self.src(op.b, SB)
+        if op.dhi is None:
+            rd = self.dest(op.dlo, SA)
+            self.e(E.mul(rd, ra, rb))
+            self.commit(op.dlo, rd)
+            return
+        self.e((E.mulh if op.signed else E.mulhu)(SC, ra, rb))
+        if op.dlo is not None:
+            rd = self.dest(op.dlo, SA)
+            self.e(E.mul(rd, ra, rb))
+            self.commit(op.dlo, rd)
+        self.commit(op.dhi, SC)
+
+    def op_shift64(self, op: T.Shift64) -> None:
+        """Inline: inputs copied to SA (lo), SB (hi), SC (amount); ra is the temporary."""
+        self.parallel_move([(("reg", SA), self.where(op.alo)), (("reg", SB), self.where(op.ahi)),
+                            (("reg", SC), self.where(op.amount))], RA)
+        e, asm = self.e, self.asm
+        big, done = asm.label("shift64_big"), asm.label("shift64_done")
+        e(F.logic_imm("and", RA, SC, 32))
+        asm.branch("bne", RA, ZERO, big)
+        e(F.logic_imm("and", RA, SC, 31))
+        asm.branch("beq", RA, ZERO, done)  # by 0 (mod 64): nothing to do
+        e(E.sub(RA, ZERO, RA))  # 32 - n (mod 32), n in 1..31
+        if op.op == "shl":
+            e(E.srl(RA, SA, RA))  # the bits crossing into the upper half
+            e(E.sll(SB, SB, SC))
+            e(F.logic("or", SB, SB, RA))
+            e(E.sll(SA, SA, SC))
+        else:
+            e(E.sll(RA, SB, RA))  # the bits crossing into the lower half
+            e(E.srl(SA, SA, SC))
+            e(F.logic("or", SA, SA, RA))
+            e((E.srl if op.op == "lshr" else E.sra)(SB, SB, SC))
+        asm.j(done)
+        asm.bind(big)  # n in 32..63: one half moves across, shifted by n - 32 (= n mod 32)
+        if op.op == "shl":
+            e(E.sll(SB, SA, SC))
+            e(F.li(SA, 0))
+        elif op.op == "lshr":
+            e(E.srl(SA, SB, SC))
+            e(F.li(SB, 0))
+        else:
+            e(E.sra(SA, SB, SC))
+            e(F.shift_imm("ashr", SB, SB, 31))
+        asm.bind(done)
+        if op.dlo is not None:
+            self.commit(op.dlo, SA)
+        if op.dhi is not None:
+            self.commit(op.dhi, SB)
+
+    def op_div64(self, op: T.Div64) -> None:
+        """A call op for the allocator: the routine clobbers a0-a7, t0-t6 and ra."""
+        self.parallel_move([
+            (("reg", A0), self.where(op.alo)), (("reg", A1), self.where(op.ahi)),
+            (("reg", A2), self.where(op.blo)), (("reg", A3), self.where(op.bhi)),
+        ], SA)
+        name = op.op
+        routine = "udivmod" if name in ("udiv", "urem") else name
+        if routine not in self.div_routines:
+            self.div_routines[routine] = self.asm.label(f"{routine}64")
+        self.div_routines.setdefault("udivmod", self.asm.label("udivmod64"))
+        self.asm.call(self.div_routines[routine])
+        lo, hi = (A2, A3) if name == "urem" else (A0, A1)
+        self.parallel_move([(self.where(v), ("reg", r)) for v, r in ((op.dlo, lo), (op.dhi, hi))
+                            if v is not None], SA)
+
+    # ---- memory ---------------------------------------------------------------------------
+
+    def address(self, base, off: int, scratch: int, span: int) -> tuple[int, int]:
+        """(register, offset) addressing base + off .. base + off + span - 1 with 12-bit
+        offsets: the base's register when they fit, else scratch := base + off."""
+        rb = self.src(base, scratch)
+        if fits12(off) and fits12(off + span - 1):
+            return rb, off
+        value = signed32(off)
+        if fits12(value):
+            self.e(F.addi(scratch, rb, value))
+        else:
+            self.e(F.li(RA, off & M32))
+            self.e(F.add(scratch, rb, RA))
+        return scratch, 0
+
+    def misaligned_test(self, rb: int, off: int, size: int) -> Label:
+        """Branch to a new label (the slow path) unless (rb + off) is a multiple of size."""
+        self.stats["alignment_tests"] += 1
+        if off % size:
+            self.e(F.addi(SA, rb, off))
+            self.e(F.logic_imm("and", SA, SA, size - 1))
+        else:
+            self.e(F.logic_imm("and", SA, rb, size - 1))
+        slow = self.asm.label("misaligned")
+        self.asm.branch("bne", SA, ZERO, slow)
+        return slow
+
+    def op_load(self, op: T.Load) -> None:
+        rb, off = self.address(op.base, op.off, SC, op.size)
+        rd = self.dest(op.d, SB)
+        if op.size == 1 or id(op) in self.aligned:
+            self.e(F.load(rd, rb, off, op.size, op.signed))
+            self.commit(op.d, rd)
+            return
+        slow = self.misaligned_test(rb, off, op.size)
+        self.e(F.load(rd, rb, off, op.size, op.signed))
+        back = self.asm.label("aligned")
+        self.asm.bind(back)
+        self.commit(op.d, rd)
+
+        def slow_path():
+            """Bytes, lowest first, combined with shifts; the top byte carries the sign."""
+            self.asm.bind(slow)
+            e = self.e
+            e(E.lbu(SA, rb, off))
+            for i in range(1, op.size):
+                top = i == op.size - 1
+                e((E.lb if top and op.signed else E.lbu)(RA, rb, off + i))
+                e(F.shift_imm("shl", RA, RA, 8 * i))
+                e(F.logic("or", SA if not top else rd, SA, RA))
+            self.asm.j(back)
+
+        self.deferred.append(slow_path)
+
+    def op_store(self, op: T.Store) -> None:
+        rb, off = self.address(op.base, op.off, SC, op.size)
+        rv = self.src(op.value, SB)
+        e = self.e
+        if op.size == 1 or id(op) in self.aligned:
+            e(F.store(rv, rb, off, op.size))
+            return
+        if op.size == 2:  # two byte stores: as short as the test
+            e(E.sb(rv, rb, off))
+            e(F.shift_imm("lshr", SA, rv, 8))
+            e(E.sb(SA, rb, off + 1))
+            return
+        slow = self.misaligned_test(rb, off, op.size)
+        e(F.sw(rv, rb, off))
+        back = self.asm.label("aligned")
+        self.asm.bind(back)
+
+        def slow_path():
+            self.asm.bind(slow)
+            self.e(E.sb(rv, rb, off))
+            for i in range(1, op.size):
+                self.e(F.shift_imm("lshr", SA, rv, 8 * i))
+                self.e(E.sb(SA, rb, off + i))
+            self.asm.j(back)
+
+        self.deferred.append(slow_path)
+
+    def op_guard(self, g: GuardMem) -> None:
+        """Fast path: t = addr - start; t <u limit, else the out-of-line miss path."""
+        self.stats["guards_cached" if g.cached else "guards_region"] += 1
+        rb = self.src(g.base, SA)
+        ra = rb
+        if g.off:
+            value = signed32(g.off)
+            if fits12(value):
+                self.e(F.addi(SA, rb, value))
+            else:
+                self.e(F.li(SB, g.off & M32))
+                self.e(F.add(SA, rb, SB))
+            ra = SA
+        start = g.cstart if g.cached else g.start
+        limit = g.climit if g.cached else g.limit
+        rs = self.src(start, SB)
+        self.e(F.sub(SA, ra, rs))
+        rl = self.src(limit, SB)
+        miss = self.asm.label("miss")
+        back = self.asm.label("back")
+        self.asm.branch("bgeu", SA, rl, miss)
+        self.asm.bind(back)
+        fault = self.fault_stub(g.r0lo, g.r0hi, Status.ILLEGAL_MEM)
+        parts = g.parts or ((g.off, g.size),)
+        scans = [self.scan_entry(size, g.perm, g.fill if i == len(parts) - 1 else 0)
+                 for i, (_, size) in enumerate(parts)]
+
+        def slow_path():
+            """Each fused access on its own, in program order, through the full scan."""
+            self.asm.bind(miss)
+            for (off, _), scan in zip(parts, scans):
+                rb2 = self.src(g.base, SA)
+                value = signed32(off)
+                if fits12(value):
+                    self.e(F.addi(SA, rb2, value))
+                else:
+                    self.e(F.li(SB, off & M32))
+                    self.e(F.add(SA, rb2, SB))
+                self.asm.call(scan)
+                self.asm.branch("beq", SC, ZERO, fault)
+            if g.cached:
+                self.commit(g.cstart, SA)
+                self.commit(g.climit, SB)
+            self.asm.j(back)
+
+        self.deferred.append(slow_path)
+
+    # ---- checks and budget ----------------------------------------------------------------
+
+    def op_divzero(self, op: T.CheckDivZero) -> None:
+        stub = self.fault_stub(op.r0lo, op.r0hi, Status.ILLEGAL_DIV)
+        lo, hi = op.lo, op.hi
+        if hi is None or hi == Const(0):
+            if isinstance(lo, Const):
+                if lo.value == 0:
+                    self.asm.j(stub)
+                return
+            self.asm.branch("beq", self.src(lo, SA), ZERO, stub)
+            return
+        rl = self.src(lo, SA)
+        rh = self.src(hi, SB)
+        self.e(F.logic("or", SA, rl, rh))
+        self.asm.branch("beq", SA, ZERO, stub)
+
+    def op_budget(self, op: T.BudgetTick) -> None:
+        stub = self.fault_stub(op.r0lo, op.r0hi, Status.OUT_OF_BRANCHES)
+        r = self.src(op.counter, SA)
+        self.asm.branch("beq", r, ZERO, stub)
+        self.e(F.addi(r, r, -1))
+        self.commit(op.counter, r)
+
+    # ---- helper calls ---------------------------------------------------------------------
+
+    def store_halves(self, values, rv: int, offset: int) -> None:
+        """vm->regs words from values (r1.lo .. r5.hi, None: leave alone), at rv + offset."""
+        for i, value in enumerate(values):
+            if value is not None:
+                self.store_word(value, rv, offset + 4 * i, SB)
+
+    def op_store_regs(self, op: StoreRegs) -> None:
+        rv = self.src(op.vm, SA)
+        self.store_halves(op.values, rv, VM_REGS + 8)
+
+    def op_call(self, op: HelperCall) -> None:
+        """Store r0 (the result should the helper fault) and the arguments vm->regs does not
+        hold yet, call helper(fc, &vm->regs), check vm->status, take r0, reload r1-r5 words
+        that are read afterwards. a0-a7 and t0-t3 are free here (a call op)."""
+        if op.index is None:
+            self.callx_lookup(op)  # SC := 4 * import index
+        rv = self.vm_in(SA)
+        self.e(F.sw(self.src(op.r0lo, SB), rv, VM_RESULT))
+        self.e(F.sw(self.src(op.r0hi, SB), rv, VM_RESULT + 4))
+        self.store_halves(op.args, rv, VM_REGS + 8)
+        target = self.src(op.target, SB)
+        if op.index is None:  # the table: helpers[index]
+            self.e(F.add(SB, target, SC))
+            self.e(F.lw(SB, SB, 0))
+            target = SB
+        if target in (A0, A1):  # (the argument moves below overwrite it)
+            self.e(F.mv(SB, target))
+            target = SB
+        self.e(F.addi(SC, rv, VM_REGS))
+        self.parallel_move([(("reg", A0), self.where(op.fc)), (("reg", A1), ("reg", SC))], RA)
+        self.e(E.c_jalr(target))
+        rv = self.vm_after_call()
+        self.e(F.lw(SB, rv, VM_STATUS))
+        self.asm.branch("bne", SB, ZERO, self.helper_fault_stub())
+        self.parallel_move([(self.where(v), ("reg", r)) for v, r in ((op.d_lo, A0),
+                                                                      (op.d_hi, A1))
+                            if v is not None], SC)
+        for i, var in enumerate(op.clobbered):
+            if var is None:
+                continue
+            rd = self.dest(var, SB)
+            self.e(F.lw(rd, rv, VM_REGS + 8 + 4 * i))
+            self.commit(var, rd)
+
+    def callx_lookup(self, op: HelperCall) -> None:
+        """SC := 4 * the import index of the helper id in op.id, or ILLEGAL_CALL."""
+        rid = self.src(op.id, SB)
+        join = self.asm.label("callx_join")
+        found = []
+        for index, helper_id in enumerate(self.fn.imports):
+            label = self.asm.label("callx_found")
+            self.e(F.li(SC, helper_id))
+            self.asm.branch("beq", rid, SC, label)
+            found.append((label, index))
+        self.asm.j(self.fault_stub(op.r0lo, op.r0hi, Status.ILLEGAL_CALL))
+        for label, index in found:
+            self.asm.bind(label)
+            self.e(F.li(SC, 4 * index))
+            self.asm.j(join)
+        self.asm.bind(join)
+
+    # ---- local calls ----------------------------------------------------------------------
+
+    def op_push_frame(self, op: T.PushFrame) -> None:
+        """The depth word holds FRAME_BYTES x frames pushed: the offset of the next frame."""
+        frame = self.frame
+        stub = self.fault_stub(op.r0lo, op.r0hi, Status.ILLEGAL_CALL)
+        self.e(F.lw(SA, SP, frame.depth_offset))
+        self.e(F.li(SB, MAX_FRAMES * FRAME_BYTES))
+        self.asm.branch("bgeu", SA, SB, stub)
+        self.e(F.addi(SB, SA, FRAME_BYTES))
+        self.e(F.sw(SB, SP, frame.depth_offset))
+        self.e(F.add(SA, SA, SP))
+        base = frame.frames_offset
+        for i, value in enumerate(op.saved):
+            if value is not None:
+                self.store_word(value, SA, base + 4 * i, SB)
+        if op.site in self.labels:
+            self.asm.la(SB, self.labels[op.site])
+            self.e(F.sw(SB, SA, base + 32))
+        # else: the return site was removed as unreachable (every path from the callee
+        # runs into the frame limit or exits), so nothing ever returns to this frame
+
+    def op_pop_frame(self, op: T.PopFrame) -> None:
+        if not any(v is not None for v in op.saved):
+            return
+        self.e(F.lw(SA, SP, self.frame.depth_offset))
+        self.e(F.add(SA, SA, SP))
+        for i, var in enumerate(op.saved):
+            if var is None:
+                continue
+            rd = self.dest(var, SB)
+            self.e(F.lw(rd, SA, self.frame.frames_offset + 4 * i))
+            self.commit(var, rd)
+
+    # ---- terminators ----------------------------------------------------------------------
+
+    def terminator(self, term, next_id) -> None:
+        self.asm.tag = type(term).__name__
+        if isinstance(term, (T.Jump, T.LocalCall)):
+            if term.target != next_id:
+                self.asm.j(self.labels[term.target])
+        elif isinstance(term, T.Branch):
+            self.branch(term, next_id)
+        elif isinstance(term, T.Exit):
+            self.exit(term.r0lo, term.r0hi)
+        elif isinstance(term, T.Return):
+            self.ret(term)
+        else:
+            raise NotImplementedError(f"rv32imc: terminator {type(term).__name__}")
+
+    def exit(self, r0lo, r0hi) -> None:
+        """vm->result = r0, vm->status = 0, return 0 (with its own copy of the epilogue)."""
+        rv = self.vm_in(SA)
+        self.e(F.sw(self.src(r0lo, SB), rv, VM_RESULT))
+        self.e(F.sw(self.src(r0hi, SB), rv, VM_RESULT + 4))
+        self.e(F.sw(ZERO, rv, VM_STATUS))
+        self.e(F.li(A0, 0))
+        self.epilogue()
+
+    def ret(self, term: T.Return) -> None:
+        done = self.asm.label("return_exit")
+        depth = self.frame.depth_offset
+        self.e(F.lw(SA, SP, depth))
+        self.asm.branch("beq", SA, ZERO, done)
+        self.e(F.addi(SA, SA, -FRAME_BYTES))
+        self.e(F.sw(SA, SP, depth))
+        self.e(F.add(SA, SA, SP))
+        self.e(F.lw(SA, SA, self.frame.frames_offset + 32))
+        self.e(E.c_jr(SA))
+        self.asm.bind(done)
+        self.exit(term.r0lo, term.r0hi)
+
+    def branch(self, t: T.Branch, next_id) -> None:
+        taken, fall = self.labels[t.taken], self.labels[t.fallthrough]
+        if t.taken == t.fallthrough:
+            if t.taken != next_id:
+                self.asm.j(taken)
+            return
+        if t.wide and t.cond not in ("eq", "ne", "set"):
+            self.branch_wide_order(t, taken, fall, next_id)
+            return
+        kind, ra, rb = self.compare(t)
+        if t.fallthrough == next_id:
+            self.asm.branch(kind, ra, rb, taken)
+        elif t.taken == next_id:
+            self.asm.branch(INVERSE[kind], ra, rb, fall)
+        else:
+            self.asm.branch(kind, ra, rb, taken)
+            self.asm.j(fall)
+
+    def compare(self, t: T.Branch) -> tuple[str, int, int]:
+        """Emit what the compare needs; (branch kind, rs1, rs2) taken when the cond holds."""
+        e = self.e
+        if t.cond == "set":
+            e(self.and_into(SA, t.alo, t.blo))
+            if t.wide:
+                e(self.and_into(SB, t.ahi, t.bhi))
+                e(F.logic("or", SA, SA, SB))
+            return ("bne", SA, ZERO)
+        if t.wide:  # eq / ne: (alo ^ blo) | (ahi ^ bhi)
+            lo = self.xor_into(SA, t.alo, t.blo)
+            hi = self.xor_into(SB, t.ahi, t.bhi)
+            e(F.logic("or", SA, lo, hi))
+            return ("beq" if t.cond == "eq" else "bne", SA, ZERO)
+        kind, swap = BRANCH_OF[t.cond]
+        ra = self.src(t.alo, SA)
+        rb = self.src(t.blo, SB)
+        return (kind, rb, ra) if swap else (kind, ra, rb)
+
+    def and_into(self, rd: int, a, b) -> bytes:
+        if isinstance(a, Const):
+            a, b = b, a
+        ra = self.src(a, rd)
+        if isinstance(b, Const) and fits12(signed32(b.value)):
+            return F.logic_imm("and", rd, ra, signed32(b.value))
+        return F.logic("and", rd, ra, self.src(b, RA))
+
+    def xor_into(self, rd: int, a, b) -> int:
+        """rd := a ^ b (emitted), or the register already holding it; returns the register."""
+        if isinstance(a, Const):
+            a, b = b, a
+        ra = self.src(a, rd)
+        if b == Const(0):
+            return ra
+        if isinstance(b, Const) and fits12(signed32(b.value)):
+            self.e(F.logic_imm("xor", rd, ra, signed32(b.value)))
+        else:
+            self.e(F.logic("xor", rd, ra, self.src(b, RA)))
+        return rd
+
+    def branch_wide_order(self, t: T.Branch, taken: Label, fall: Label, next_id) -> None:
+        """The upper halves decide when they differ, else the lower halves (unsigned)."""
+        (hkind, hswap), (lkind, lswap) = WIDE_ORDER[t.cond]
+        rah = self.src(t.ahi, SA)
+        rbh = self.src(t.bhi, SB)
+        x, y = (rbh, rah) if hswap else (rah, rbh)
+        self.asm.branch(hkind, x, y, taken)
+        self.asm.branch("bne", rah, rbh, fall)
+        ral = self.src(t.alo, SA)
+        rbl = self.src(t.blo, SB)
+        x, y = (rbl, ral) if lswap else (ral, rbl)
+        if t.fallthrough == next_id:
+            self.asm.branch(lkind, x, y, taken)
+        elif t.taken == next_id:
+            self.asm.branch(INVERSE[lkind], x, y, fall)
+        else:
+            self.asm.branch(lkind, x, y, taken)
+            self.asm.j(fall)
+
+
+_HANDLERS = {
+    T.Mov: Selector.op_mov,
+    T.Bin: Selector.op_bin,
+    T.Un: Selector.op_un,
+    T.Add64: Selector.op_addsub64,
+    T.Sub64: Selector.op_addsub64,
+    T.MulWide: Selector.op_mulwide,
+    T.Shift64: Selector.op_shift64,
+    T.Div64: Selector.op_div64,
+    T.Load: Selector.op_load,
+    T.Store: Selector.op_store,
+    T.CheckDivZero: Selector.op_divzero,
+    T.BudgetTick: Selector.op_budget,
+    HelperCall: Selector.op_call,
+    StoreRegs: Selector.op_store_regs,
+    HelperAddr: Selector.op_helper_addr,
+    T.PushFrame: Selector.op_push_frame,
+    T.PopFrame: Selector.op_pop_frame,
+    VmArg: Selector.op_vmarg,
+    VmParam: Selector.op_vmparam,
+    RegionsBase: Selector.op_regions_base,
+    KeepVm: Selector.op_keepvm,
+    RegionStart: Selector.op_region_start,
+    RegionLimit: Selector.op_region_limit,
+    GuardMem: Selector.op_guard,
+}
