@@ -640,7 +640,7 @@ class Selector:
         self.stats["guards_cached" if g.cached else "guards_region"] += 1
         rb = self.src(g.base, SA)
         ra = rb
-        if g.off:
+        if g.off and not g.biased:  # (biased: the start has the offset subtracted already)
             value = signed32(g.off)
             if fits12(value):
                 self.e(F.addi(SA, rb, value))

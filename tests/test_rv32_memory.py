@@ -1,0 +1,158 @@
+"""Memory checks and unaligned accesses of the rv32imc translation, interpreter vs rv32imc.
+
+A pointer walks through every region (stack, .data, .rodata, ctx, a writable and a
+read-only host region) forwards off its end and backwards off its start, at run-time steps
+of 1, 3 and the access size, so accesses land on odd addresses too, with every size, loads
+(zero- and sign-extending), stores, immediate stores, atomics and three fused loads (the
+walker of tests/test_armv7m_memory.py). The check's fast path (the hinted region's bounds,
+a loop's biased start, or the per-pointer cache the first access fills) must stop the walk
+at exactly the right access; the harness reports any access let through outside the
+regions, and the strict-alignment watch any halfword or word access at a misaligned address
+(real RV32 cores trap on those; the translation must split them into bytes).
+
+Plus: accesses whose alignment the translator proves (the stack through r10) need no run-time
+test, every other halfword/word access has one; and the cache is not filled from a region an
+earlier region overlaps.
+"""
+
+from __future__ import annotations
+
+import struct
+
+import pytest
+from rv32_support import MAPS, TARGET, strict_alignment  # noqa: F401  (a fixture)
+from test_armv7m_memory import DATA, HOSTS, REGIONS, RODATA, _ctx, walker, walks
+
+import femtojit
+from femtojit.backends.common.machine import BackendOptions
+from femtojit.builtin_helpers import builtin_registry
+from femtojit.helpers import Runtime
+from femtojit.interp import run as interp_run
+from femtojit.memmap import HOST_BASE, PERM_READ, PERM_RW, HostRegion, build_memory
+from femtojit.translation import compare_outcomes, translate
+
+pytestmark = pytest.mark.usefixtures("strict_alignment")
+
+CASES = []
+for _region in REGIONS:
+    for _size in (1, 2, 4, 8):
+        for _kind in ("load", "load_signed", "fused", "store", "store_imm", "atomic"):
+            if _kind == "atomic" and _size < 4 or _kind == "load_signed" and _size == 8:
+                continue
+            CASES.append(pytest.param(_region, _size, _kind, id=f"{_region}-{_kind}{_size}"))
+
+
+@pytest.mark.parametrize(("region", "size", "kind"), CASES)
+def test_walk_off_both_ends(region, size, kind):
+    setup, length = REGIONS[region]
+    registry = builtin_registry("rfc")
+    for off in (0, 5):
+        program = walker(setup, size, kind, off)
+        translations = [
+            translate(program, target=TARGET, profile="rfc", budget=None,
+                      backend_options=BackendOptions(registers=regs, use_hints=hints))
+            for regs, hints in ((None, True), (MAPS["reduced"], False))
+        ]
+        for delta, step, count in walks(length, size, off):
+            ctx = _ctx(delta, step, count, region)
+            ref = interp_run(program, ctx=ctx, host=HOSTS, profile="rfc", budget=None,
+                             helpers=registry)
+            for tr in translations:
+                got = tr.run(ctx=ctx, host=HOSTS, helpers=registry)
+                problem = compare_outcomes(ref, got)
+                assert problem is None, (f"off {off} delta {delta} step {step}: {problem}\n"
+                                         f"{tr.ir_listing()}")
+
+
+UNALIGNED = """
+mov %r6, %r10
+add %r6, -64
+add %r6, %r2
+ldxw %r3, [%r1+0]
+stxw [%r6+0], %r3
+stxdw [%r6+9], %r3
+ldxh %r4, [%r6+1]
+ldxw %r5, [%r6+3]
+ldxdw %r7, [%r6+9]
+ldxsh %r8, [%r1+1]
+ldxsw %r9, [%r1+3]
+add %r3, %r4
+add %r3, %r5
+add %r3, %r7
+add %r3, %r8
+add %r3, %r9
+sth [%r1+1], 0x1234
+stw [%r1+3], -2
+stxdw [%r1+5], %r3
+mov %r0, %r3
+exit
+"""
+
+
+@pytest.mark.parametrize("shift", range(8))
+def test_unaligned_accesses_at_every_offset(shift):
+    """Word, halfword and doubleword accesses at addresses whose alignment the translator
+    cannot know (ctx at a run-time offset, the stack at r10 - 64 + r2), at every
+    misalignment: byte-exact results, no misaligned native access."""
+    program = femtojit.assemble(UNALIGNED.replace("add %r6, %r2", f"add %r6, {shift}"))
+    ctx = bytes(range(0x80 + shift, 0x80 + shift + 16))
+    registry = builtin_registry("rfc")
+    ref = interp_run(program, ctx=ctx, profile="rfc", budget=None, helpers=registry)
+    assert ref.status == 0
+    for regs in MAPS.values():
+        tr = translate(program, target=TARGET, profile="rfc", budget=None,
+                       backend_options=BackendOptions(registers=regs))
+        got = tr.run(ctx=ctx, helpers=registry)
+        assert compare_outcomes(ref, got) is None
+
+
+def test_alignment_tests_only_where_needed():
+    """Through r10 with constant offsets the stack is known to be aligned: no run-time test;
+    the same accesses through ctx (alignment unknown) each get one (halfword stores are two
+    byte stores instead)."""
+    stack = femtojit.assemble("""
+        stxw [%r10-8], %r1
+        ldxw %r0, [%r10-8]
+        ldxh %r2, [%r10-6]
+        stxdw [%r10-16], %r0
+        exit
+    """)
+    ctx = femtojit.assemble("""
+        ldxw %r0, [%r1+0]
+        ldxh %r2, [%r1+6]
+        add %r0, %r2
+        stxw [%r1+8], %r0
+        sth [%r1+12], 7
+        exit
+    """)
+    stats = translate(stack, target=TARGET, profile="rfc", budget=None).machine.stats
+    assert stats["alignment_tests"] == 0
+    stats = translate(ctx, target=TARGET, profile="rfc", budget=None).machine.stats
+    assert stats["alignment_tests"] == 3
+
+
+def test_cache_is_not_filled_from_a_region_an_earlier_one_overlaps():
+    """Host regions may alias: with host0 = a read-only window inside host1 (earlier in the
+    table), a store into host1 outside the window is allowed, but one into the window must
+    fault even right after the other store went through the same pointer's cache."""
+    from femtojit.emu import layout
+    from femtojit.emu.unicorn_harness import UnicornHarness
+
+    program = walker(REGIONS["host_rw"][0], 4, "store", 0)
+    tr = translate(program, target=TARGET, profile="rfc", budget=None)
+    big = HostRegion(bytes(64), PERM_RW)
+    window = (HOST_BASE + 24, 8, PERM_READ)  # [24, 32) read-only
+    for delta, expect_status, expect_stores in ((0, -2, 3), (32, 0, 4)):
+        image = build_memory(DATA, RODATA, _ctx(delta, 8, 4, "host_rw"), [big])
+        harness = UnicornHarness(TARGET, tr.code, image)
+        harness.use_helpers(builtin_registry("rfc"), Runtime(), "rfc")
+        vm = harness.setup_abi_vm([], None)
+        table = layout.pack_region_table(image)
+        table = table[:4 * 12] + struct.pack("<III", *window) + table[4 * 12:]
+        harness.uc.mem_write(layout.REGION_TABLE_ADDR, table)
+        harness.uc.mem_write(vm + layout.VM_N_REGIONS, struct.pack("<I", 6))
+        harness.policy.read.append((layout.REGION_TABLE_ADDR, layout.REGION_TABLE_ADDR + 72))
+        outcome = harness.call(tr.entry_offset, [vm])
+        status, result, _ = harness.read_vm()
+        assert outcome.ret[0] == status & 0xFFFFFFFF
+        assert (status, result) == (expect_status, expect_stores), delta
