@@ -2,27 +2,30 @@
 
 Registers:
 
-- allocatable (DEFAULT_REGISTERS, in the allocator's order of preference): first the eight
-  registers the compressed forms can name (x8-x15: a0-a5, then s0, s1), so the hottest
-  variables get 16-bit instructions; then the other caller-saved ones (a6, a7, t0-t3);
-  then the callee-saved s2-s11, which cost a save and a restore per run.
-- caller-saved (CALL_CLOBBERED): a0-a7, t0-t3. The allocator never gives them to a variable
+- allocatable (DEFAULT_REGISTERS, in the allocator's order of preference): first the six
+  caller-saved registers the compressed forms can name (a0-a5, in x8-x15), so the hottest
+  variables get 16-bit instructions at no cost per run; then the other caller-saved ones
+  (a6, a7, t0-t2); then the callee-saved ones, which cost a save and a restore per run
+  (s0 and s1 first: they are in x8-x15 too).
+- caller-saved (CALL_CLOBBERED): a0-a7, t0-t2. The allocator never gives them to a variable
   live across a call op (helper calls, the 64-bit division routine).
-- scratch, never allocated: t4, t5, t6 and ra. Instruction selection loads spilled operands
-  and constants into them and does check arithmetic in them; ra is also the link register
-  of the out-of-line routines (region scan, 64-bit division) and of helper calls, and the
-  prologue always saves it.
+- scratch, never allocated: t3-t6. Instruction selection loads spilled operands and
+  constants into them and does check arithmetic in them; t3 (LINK) is also the link
+  register of the out-of-line routines (region scan, 64-bit division), so ra keeps the
+  caller's return address and is saved only by code that calls helpers (`jalr ra`).
 - x0 reads as the constant 0 everywhere, so a zero operand costs nothing.
 - sp: the native frame below; gp and tp are never touched.
 
-The frame, from sp upwards (every offset fixed at translation time, sp 16-byte aligned):
+The frame, from sp upwards (every offset fixed at translation time, sp 16-byte aligned);
+a translation that needs none of it has no frame at all:
 
     [sp + 0]                 spill slots, 4 bytes each (the low ones reach c.lwsp/c.swsp)
     [sp + depth_offset]      local calls: FRAME_BYTES x the number of frames pushed
     [sp + frames_offset]     local calls: MAX_FRAMES frames of FRAME_WORDS words:
                              r6.lo, r6.hi, ..., r9.hi, return address
-    [sp + vm_offset]         the vm pointer (stored by the prologue, for fault stubs)
-    [sp + saved_offset]      ra, then the callee-saved registers the code uses
+    [sp + vm_offset]         the vm pointer, when the allocator spills it
+    [sp + saved_offset]      ra (when the code calls helpers), then the callee-saved
+                             registers the code uses
     (padding to 16 bytes)
 """
 
@@ -64,15 +67,17 @@ from femtojit.ir.types import MAX_FRAMES
 
 #: Allocatable registers, in the allocator's default order of preference.
 DEFAULT_REGISTERS: tuple[int, ...] = (
-    A0, A1, A2, A3, A4, A5, S0, S1,
-    A6, A7, T0, T1, T2, T3,
-    S2, S3, S4, S5, S6, S7, S8, S9, S10, S11,
+    A0, A1, A2, A3, A4, A5,
+    A6, A7, T0, T1, T2,
+    S0, S1, S2, S3, S4, S5, S6, S7, S8, S9, S10, S11,
 )  # fmt: skip
-CALL_CLOBBERED = frozenset({A0, A1, A2, A3, A4, A5, A6, A7, T0, T1, T2, T3})
+CALL_CLOBBERED = frozenset({A0, A1, A2, A3, A4, A5, A6, A7, T0, T1, T2})
 CALLEE_SAVED = frozenset({S0, S1, S2, S3, S4, S5, S6, S7, S8, S9, S10, S11})
 #: Scratch registers of instruction selection (never allocated).
-SA, SB, SC = T6, T5, T4
-SCRATCH = (SA, SB, SC, RA)
+SA, SB, SC, SD = T6, T5, T4, T3
+SCRATCH = (SA, SB, SC, SD)
+#: The link register of calls to the out-of-line routines.
+LINK = SD
 
 #: Saved words of one local-call frame: r6-r9 (both halves) and the return address.
 FRAME_WORDS = 9
@@ -90,7 +95,7 @@ def check_registers(registers) -> tuple[int, ...]:
     bad = [r for r in regs if r not in DEFAULT_REGISTERS]
     if bad:
         raise ValueError(
-            f"registers {bad} are not allocatable on rv32imc (a0-a7, s0-s11, t0-t3 only)")
+            f"registers {bad} are not allocatable on rv32imc (a0-a7, s0-s11, t0-t2 only)")
     return regs
 
 
@@ -101,6 +106,8 @@ class Frame:
     spill_slots: int
     callee_saved: tuple[int, ...]  # callee-saved registers the code uses
     local_calls: bool
+    calls: bool  # the code calls helpers (ra must be saved)
+    vm_spilled: bool
 
     def __post_init__(self):
         offset = 4 * self.spill_slots
@@ -108,10 +115,10 @@ class Frame:
         offset += 4 if self.local_calls else 0
         self.frames_offset = offset if self.local_calls else None
         offset += MAX_FRAMES * FRAME_BYTES if self.local_calls else 0
-        self.vm_offset = offset
-        offset += 4
+        self.vm_offset = offset if self.vm_spilled else None
+        offset += 4 if self.vm_spilled else 0
         self.saved_offset = offset
-        self.saved = (RA, *self.callee_saved)
+        self.saved = ((RA,) if self.calls else ()) + tuple(self.callee_saved)
         offset += 4 * len(self.saved)
         self.size = (offset + 15) & ~15
 

@@ -12,6 +12,7 @@ from femtojit.backends.rv32.abi import (
     Frame,
     check_registers,
 )
+from femtojit.backends.rv32.adapt import hoist_loop_constants, keep_vm_at_faults, vm_from_a0
 from femtojit.backends.rv32.align import aligned_accesses
 from femtojit.backends.rv32.lower import Selector
 from femtojit.backends.rv32.routines import DIV64_PUSH, SCAN_PUSH
@@ -37,9 +38,15 @@ class Rv32Backend:
         prepared = prepare(fn, compare_imm_ok=lambda value: value == 0,
                            use_hints=options.use_hints)
         pfn = prepared.fn
-        alloc = allocate(pfn, registers, call_clobbered=CALL_CLOBBERED, call_ops=CALL_OPS)
+        keep_vm_at_faults(prepared)
+        hoisted = hoist_loop_constants(prepared)
+        precolored = vm_from_a0(prepared, registers)
+        alloc = allocate(pfn, registers, call_clobbered=CALL_CLOBBERED, call_ops=CALL_OPS,
+                         precolored=precolored)
         saved = tuple(r for r in sorted(alloc.used_registers) if r in CALLEE_SAVED)
-        frame = Frame(alloc.num_slots, saved, fn.has_local_calls)
+        calls = any(isinstance(op, HelperCall) for _, _, op in pfn.ops())
+        frame = Frame(alloc.num_slots, saved, fn.has_local_calls, calls,
+                      alloc.is_spilled(prepared.vm))
         if frame.size > MAX_OFFSET:
             raise TranslateError(
                 f"rv32imc: the native frame would be {frame.size} bytes "
@@ -56,6 +63,7 @@ class Rv32Backend:
             spilled_vars=len(alloc.slots),
             instructions=out.instructions,
             cache_groups=prepared.cache_groups,
+            constants_hoisted=hoisted,
         )
         return MachineCode(
             target=self.name,

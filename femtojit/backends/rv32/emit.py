@@ -6,7 +6,8 @@ Built on the target-independent `common.assembler.Assembler`; the relaxable item
   it compares a register of x8-x15 with x0 for (in)equality, the B-type (4 bytes, +-4 KiB),
   else the inverted B-type over a `jal x0` (8 bytes, +-1 MiB);
 - a jump `j label`: `c.j` (2 bytes, +-2 KiB), `jal x0` (4, +-1 MiB), `auipc`+`jalr` (8);
-- a call of a local routine `jal ra, label`: `c.jal` (2), `jal ra` (4), `auipc`+`jalr` (8);
+- a call of a local routine `jal link, label`: `c.jal` (2, link ra only), `jal` (4),
+  `auipc`+`jalr` (8);
 - a code address `la rd, label` (local-call return addresses): `auipc`+`addi` (8).
 
 RISC-V has no PC bias: displacements are the target minus the instruction's own address,
@@ -75,20 +76,24 @@ class Jump(Relaxable):
         return f"jal x{self.link}, {self.target.name}"
 
     def sizes(self) -> tuple[int, ...]:
-        return (2, 4, 8)
+        return (2, 4, 8) if self.link in (ZERO, RA) else (4, 8)
 
     def fits(self, at: int, context) -> bool:
         offset = self.target.address - at
-        return (E.C_JUMP, E.JAL, E.AUIPC_JALR)[self.form].fits(at, offset)
+        uses = (E.C_JUMP, E.JAL, E.AUIPC_JALR) if self.link in (ZERO, RA) else (E.JAL,
+                                                                                E.AUIPC_JALR)
+        return uses[self.form].fits(at, offset)
 
     def encode(self, at: int, context) -> tuple[bytes, int]:
         offset = self.target.address - at
-        if self.form == 0:
+        size = self.sizes()[self.form]
+        if size == 2:
             disp = E.C_JUMP.displacement(at, offset)
             return (E.c_j(disp) if self.link == ZERO else E.c_jal(disp)), 1
-        if self.form == 1:
+        if size == 4:
             return E.jal(self.link, E.JAL.displacement(at, offset)), 1
-        code = bytearray(E.auipc(E.T6, 0) + E.jalr(self.link, E.T6, 0))
+        temp = self.link if self.link != ZERO else E.T6
+        code = bytearray(E.auipc(temp, 0) + E.jalr(self.link, temp, 0))
         E.AUIPC_JALR.patch(code, 0, offset)
         return bytes(code), 2
 
@@ -131,9 +136,9 @@ class Asm(Assembler):
     def j(self, target: Label) -> None:
         self.add(Jump(target))
 
-    def call(self, target: Label) -> None:
-        """`jal ra, target`: a local routine returning through ra."""
-        self.add(Jump(target, RA))
+    def call(self, target: Label, link: int = RA) -> None:
+        """`jal link, target`: a local routine returning through `link`."""
+        self.add(Jump(target, link))
 
     def la(self, rd: int, target: Label) -> None:
         self.add(LoadAddress(rd, target))

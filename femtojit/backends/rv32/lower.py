@@ -49,7 +49,7 @@ from femtojit.backends.common.vmabi import (
 from femtojit.backends.rv32 import encode as E
 from femtojit.backends.rv32 import forms as F
 from femtojit.backends.rv32 import routines
-from femtojit.backends.rv32.abi import CALL_CLOBBERED, FRAME_BYTES, SA, SB, SC, Frame
+from femtojit.backends.rv32.abi import CALL_CLOBBERED, FRAME_BYTES, LINK, SA, SB, SC, SD, Frame
 from femtojit.backends.rv32.emit import Asm, Label
 from femtojit.backends.rv32.encode import A0, A1, A2, A3, RA, SP, ZERO
 from femtojit.backends.rv32.forms import fits12, signed32
@@ -114,7 +114,7 @@ class Selector:
         kind, place = self.alloc.location(operand)
         if kind == "reg":
             return ("reg", place)
-        if operand == self.vm:  # a spilled vm pointer lives where the prologue stored it
+        if operand == self.vm:  # a spilled vm pointer has a slot of its own
             return ("slot", self.frame.vm_offset)
         return ("slot", self.frame.slot_offset(place))
 
@@ -192,13 +192,10 @@ class Selector:
         return self.src(self.vm, scratch)
 
     def vm_after_call(self) -> int:
-        """The vm pointer after a call: its register unless the call clobbered it, else SA
-        loaded from the frame."""
+        """The vm pointer after a call (live there, so not in a caller-saved register)."""
         loc = self.where(self.vm)
-        if loc[0] == "reg" and loc[1] not in CALL_CLOBBERED:
-            return loc[1]
-        self.e(F.lw(SA, SP, self.frame.vm_offset))
-        return SA
+        assert loc[0] == "slot" or loc[1] not in CALL_CLOBBERED, loc
+        return self.vm_in(SA)
 
     # ---- stubs ----------------------------------------------------------------------------
 
@@ -213,7 +210,7 @@ class Selector:
 
             def emit():
                 self.asm.bind(label)
-                self.e(F.lw(SA, SP, self.frame.vm_offset))
+                self.load_loc(SA, self.where(self.vm))
                 self.e(F.sw(self.src_loc(lo, SB), SA, VM_RESULT))
                 self.e(F.sw(self.src_loc(hi, SB), SA, VM_RESULT + 4))
                 self.e(F.li(SB, status))
@@ -231,7 +228,7 @@ class Selector:
 
             def emit():
                 self.asm.bind(label)
-                self.e(F.lw(SA, SP, self.frame.vm_offset))
+                self.load_loc(SA, self.where(self.vm))
                 keep = self.asm.label("helper_status")
                 self.asm.branch("bge", ZERO, SB, keep)
                 self.e(F.li(SB, Status.ILLEGAL_CALL))
@@ -271,7 +268,7 @@ class Selector:
             common = asm.label("scan")
             for (size, perm, fill), label in sorted(self.scan_variants.items()):
                 routines.emit_scan_variant(asm, label, common, size, perm, fill)
-            routines.emit_scan_common(asm, common, self.frame.vm_offset)
+            routines.emit_scan_common(asm, common)
         if self.div_routines:
             core = self.div_routines.get("udivmod") or asm.label("udivmod64")
             routines.emit_udivmod64(asm, core)
@@ -284,10 +281,10 @@ class Selector:
     def prologue(self) -> None:
         self.asm.tag = "prologue"
         frame = self.frame
-        self.e(F.addi(SP, SP, -frame.size))
+        if frame.size:
+            self.e(F.addi(SP, SP, -frame.size))
         for i, reg in enumerate(frame.saved):
             self.e(F.sw(reg, SP, frame.saved_at(i)))
-        self.e(F.sw(A0, SP, frame.vm_offset))
         if frame.depth_offset is not None:
             self.e(F.sw(ZERO, SP, frame.depth_offset))
 
@@ -295,7 +292,8 @@ class Selector:
         frame = self.frame
         for i, reg in enumerate(frame.saved):
             self.e(F.lw(reg, SP, frame.saved_at(i)))
-        self.e(F.addi(SP, SP, frame.size))
+        if frame.size:
+            self.e(F.addi(SP, SP, frame.size))
         self.e(E.c_jr(RA))
 
     # ---- ops ------------------------------------------------------------------------------
@@ -318,8 +316,7 @@ class Selector:
             self.e(F.sw(self.src_loc(src, SA), SP, dst[1]))
 
     def op_vmarg(self, op: VmArg) -> None:
-        if self.where(op.d)[0] == "reg":  # (spilled: already in its slot)
-            self.commit(op.d, A0)
+        self.commit(op.d, A0)
 
     def load_field(self, d: Var, base, offset: int) -> None:
         """d := the word at base + offset."""
@@ -476,7 +473,7 @@ class Selector:
             e(F.sub(SB, ra, rb))
         # SB = the low result (kept until the upper half has read its inputs)
         rah = self.src(ahi, SA)
-        rbh = self.src(bhi, RA)
+        rbh = self.src(bhi, SD)
         rdh = self.dest(op.dhi, SA)
         e(F.add(rdh, rah, rbh) if add else F.sub(rdh, rah, rbh))
         e(F.add(rdh, rdh, SC) if add else F.sub(rdh, rdh, SC))
@@ -502,23 +499,23 @@ class Selector:
     def op_shift64(self, op: T.Shift64) -> None:
         """Inline: inputs copied to SA (lo), SB (hi), SC (amount); ra is the temporary."""
         self.parallel_move([(("reg", SA), self.where(op.alo)), (("reg", SB), self.where(op.ahi)),
-                            (("reg", SC), self.where(op.amount))], RA)
+                            (("reg", SC), self.where(op.amount))], SD)
         e, asm = self.e, self.asm
         big, done = asm.label("shift64_big"), asm.label("shift64_done")
-        e(F.logic_imm("and", RA, SC, 32))
-        asm.branch("bne", RA, ZERO, big)
-        e(F.logic_imm("and", RA, SC, 31))
-        asm.branch("beq", RA, ZERO, done)  # by 0 (mod 64): nothing to do
-        e(E.sub(RA, ZERO, RA))  # 32 - n (mod 32), n in 1..31
+        e(F.logic_imm("and", SD, SC, 32))
+        asm.branch("bne", SD, ZERO, big)
+        e(F.logic_imm("and", SD, SC, 31))
+        asm.branch("beq", SD, ZERO, done)  # by 0 (mod 64): nothing to do
+        e(E.sub(SD, ZERO, SD))  # 32 - n (mod 32), n in 1..31
         if op.op == "shl":
-            e(E.srl(RA, SA, RA))  # the bits crossing into the upper half
+            e(E.srl(SD, SA, SD))  # the bits crossing into the upper half
             e(E.sll(SB, SB, SC))
-            e(F.logic("or", SB, SB, RA))
+            e(F.logic("or", SB, SB, SD))
             e(E.sll(SA, SA, SC))
         else:
-            e(E.sll(RA, SB, RA))  # the bits crossing into the lower half
+            e(E.sll(SD, SB, SD))  # the bits crossing into the lower half
             e(E.srl(SA, SA, SC))
-            e(F.logic("or", SA, SA, RA))
+            e(F.logic("or", SA, SA, SD))
             e((E.srl if op.op == "lshr" else E.sra)(SB, SB, SC))
         asm.j(done)
         asm.bind(big)  # n in 32..63: one half moves across, shifted by n - 32 (= n mod 32)
@@ -538,7 +535,7 @@ class Selector:
             self.commit(op.dhi, SB)
 
     def op_div64(self, op: T.Div64) -> None:
-        """A call op for the allocator: the routine clobbers a0-a7, t0-t6 and ra."""
+        """A call op for the allocator: the routine clobbers a0-a7 and t0-t6."""
         self.parallel_move([
             (("reg", A0), self.where(op.alo)), (("reg", A1), self.where(op.ahi)),
             (("reg", A2), self.where(op.blo)), (("reg", A3), self.where(op.bhi)),
@@ -548,7 +545,7 @@ class Selector:
         if routine not in self.div_routines:
             self.div_routines[routine] = self.asm.label(f"{routine}64")
         self.div_routines.setdefault("udivmod", self.asm.label("udivmod64"))
-        self.asm.call(self.div_routines[routine])
+        self.asm.call(self.div_routines[routine], LINK)
         lo, hi = (A2, A3) if name == "urem" else (A0, A1)
         self.parallel_move([(self.where(v), ("reg", r)) for v, r in ((op.dlo, lo), (op.dhi, hi))
                             if v is not None], SA)
@@ -565,8 +562,8 @@ class Selector:
         if fits12(value):
             self.e(F.addi(scratch, rb, value))
         else:
-            self.e(F.li(RA, off & M32))
-            self.e(F.add(scratch, rb, RA))
+            self.e(F.li(SD, off & M32))
+            self.e(F.add(scratch, rb, SD))
         return scratch, 0
 
     def misaligned_test(self, rb: int, off: int, size: int) -> Label:
@@ -601,9 +598,9 @@ class Selector:
             e(E.lbu(SA, rb, off))
             for i in range(1, op.size):
                 top = i == op.size - 1
-                e((E.lb if top and op.signed else E.lbu)(RA, rb, off + i))
-                e(F.shift_imm("shl", RA, RA, 8 * i))
-                e(F.logic("or", SA if not top else rd, SA, RA))
+                e((E.lb if top and op.signed else E.lbu)(SD, rb, off + i))
+                e(F.shift_imm("shl", SD, SD, 8 * i))
+                e(F.logic("or", SA if not top else rd, SA, SD))
             self.asm.j(back)
 
         self.deferred.append(slow_path)
@@ -673,7 +670,8 @@ class Selector:
                 else:
                     self.e(F.li(SB, off & M32))
                     self.e(F.add(SA, rb2, SB))
-                self.asm.call(scan)
+                self.load_loc(SB, self.where(self.vm))
+                self.asm.call(scan, LINK)
                 self.asm.branch("beq", SC, ZERO, fault)
             if g.cached:
                 self.commit(g.cstart, SA)
@@ -737,7 +735,7 @@ class Selector:
             self.e(F.mv(SB, target))
             target = SB
         self.e(F.addi(SC, rv, VM_REGS))
-        self.parallel_move([(("reg", A0), self.where(op.fc)), (("reg", A1), ("reg", SC))], RA)
+        self.parallel_move([(("reg", A0), self.where(op.fc)), (("reg", A1), ("reg", SC))], SD)
         self.e(E.c_jalr(target))
         rv = self.vm_after_call()
         self.e(F.lw(SB, rv, VM_STATUS))
@@ -884,7 +882,7 @@ class Selector:
         ra = self.src(a, rd)
         if isinstance(b, Const) and fits12(signed32(b.value)):
             return F.logic_imm("and", rd, ra, signed32(b.value))
-        return F.logic("and", rd, ra, self.src(b, RA))
+        return F.logic("and", rd, ra, self.src(b, SD))
 
     def xor_into(self, rd: int, a, b) -> int:
         """rd := a ^ b (emitted), or the register already holding it; returns the register."""
@@ -896,7 +894,7 @@ class Selector:
         if isinstance(b, Const) and fits12(signed32(b.value)):
             self.e(F.logic_imm("xor", rd, ra, signed32(b.value)))
         else:
-            self.e(F.logic("xor", rd, ra, self.src(b, RA)))
+            self.e(F.logic("xor", rd, ra, self.src(b, SD)))
         return rd
 
     def branch_wide_order(self, t: T.Branch, taken: Label, fall: Label, next_id) -> None:

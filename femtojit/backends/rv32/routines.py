@@ -24,7 +24,7 @@ from femtojit.backends.common.vmabi import (
 )
 from femtojit.backends.rv32 import encode as E
 from femtojit.backends.rv32 import forms as F
-from femtojit.backends.rv32.abi import SA, SB, SC
+from femtojit.backends.rv32.abi import LINK, SA, SB, SC
 from femtojit.backends.rv32.emit import Asm, Label
 from femtojit.backends.rv32.encode import (
     A0,
@@ -35,16 +35,14 @@ from femtojit.backends.rv32.encode import (
     A5,
     A6,
     A7,
-    RA,
     SP,
     T0,
     T1,
     T2,
-    T3,
     ZERO,
 )
 
-#: Bytes the scan routine takes below sp (a0-a5 saved, 16-byte aligned).
+#: Bytes the scan routine takes below sp (a0-a5 and the vm pointer, 16-byte aligned).
 SCAN_PUSH = 32
 _SCAN_SAVED = (A0, A1, A2, A3, A4, A5)
 #: Most bytes the 64-bit division routines take below sp (signed wrapper + unsigned core).
@@ -53,33 +51,34 @@ DIV64_PUSH = 16 + 32
 
 def emit_scan_variant(asm: Asm, entry: Label, common: Label, size: int, perm: int,
                       fill: int) -> None:
-    """Entry of the scan for one kind of access. In: SA = the address, ra = the return
-    address. Out: SC = 0: fault; SC != 0: allowed, and then SA = start and SB =
-    max(0, len - fill + 1) of the region the caller may cache (both 0 when fill is 0 or the
-    region may not be cached). Every other register is preserved."""
+    """Entry of the scan for one kind of access. In: SA = the address, SB = the vm pointer,
+    LINK = the return address. Out: SC = 0: fault; SC != 0: allowed, and then SA = start and
+    SB = max(0, len - fill + 1) of the region the caller may cache (both 0 when fill is 0 or
+    the region may not be cached). Every other register is preserved."""
     asm.bind(entry)
-    asm.emit(F.li(SB, size))
-    asm.emit(F.li(SC, perm | fill << 2))
+    asm.emit(F.li(SC, size | perm << 4 | fill << 8))
     asm.j(common)
 
 
-def emit_scan_common(asm: Asm, common: Label, vm_offset: int) -> None:
-    """The scan loop; SB = size, SC = needed permission bits | fill size << 2."""
-    vm_at = vm_offset + SCAN_PUSH
+def emit_scan_common(asm: Asm, common: Label) -> None:
+    """The scan loop; SC = size | needed permission bits << 4 | fill size << 8."""
     loop, nxt, fail = asm.label("scan_loop"), asm.label("scan_next"), asm.label("scan_fail")
     nofill, fill = asm.label("scan_nofill"), asm.label("scan_fill")
     ovl, ovnext = asm.label("scan_overlap"), asm.label("scan_overlap_next")
     done, zero_limit = asm.label("scan_done"), asm.label("scan_zero_limit")
     e = asm.emit
+    vm_at = 4 * len(_SCAN_SAVED)
     asm.bind(common)
     e(F.addi(SP, SP, -SCAN_PUSH))
     for i, reg in enumerate(_SCAN_SAVED):
         e(F.sw(reg, SP, 4 * i))
-    e(F.lw(A0, SP, vm_at))
-    e(F.lw(A4, A0, VM_REGIONS))  # a4 walks the region table
-    e(F.lw(A5, A0, VM_N_REGIONS))  # a5 counts the regions left
-    e(F.logic_imm("and", A2, SC, 3))  # a2 = needed permission
-    e(F.shift_imm("lshr", A3, SC, 2))  # a3 = fill size
+    e(F.sw(SB, SP, vm_at))
+    e(F.lw(A4, SB, VM_REGIONS))  # a4 walks the region table
+    e(F.lw(A5, SB, VM_N_REGIONS))  # a5 counts the regions left
+    e(F.shift_imm("lshr", A2, SC, 4))
+    e(F.logic_imm("and", A2, A2, 3))  # a2 = needed permission
+    e(F.shift_imm("lshr", A3, SC, 8))  # a3 = fill size
+    e(F.logic_imm("and", SB, SC, 15))  # SB = size
     asm.bind(loop)
     asm.branch("beq", A5, ZERO, fail)
     e(F.lw(A1, A4, REGION_LEN))
@@ -138,7 +137,7 @@ def emit_scan_common(asm: Asm, common: Label, vm_offset: int) -> None:
     for i, reg in enumerate(_SCAN_SAVED):
         e(F.lw(reg, SP, 4 * i))
     e(F.addi(SP, SP, SCAN_PUSH))
-    e(E.c_jr(RA))
+    e(E.c_jr(LINK))
 
 
 # ---- 64-bit division -------------------------------------------------------------------------
@@ -162,9 +161,10 @@ def _clz(asm: Asm, rd: int, rs: int, temp: int) -> None:
 
 
 def emit_divlu(asm: Asm, entry: Label) -> None:
-    """(a1:a0) / a2 with a1 < a2: quotient in a0, remainder in a1 (Hacker's Delight
-    `divlu`: normalise, then two 32/16-bit digit divisions with DIVU, each estimate corrected
-    at most twice). Clobbers a2, a4-a7, t0, t1, t4-t6; preserves a3, t2, t3."""
+    """(a1:a0) / a2 with a1 < a2, called with LINK: quotient in a0, remainder in a1
+    (Hacker's Delight `divlu`: normalise, then two 32/16-bit digit divisions with DIVU, each
+    estimate corrected at most twice). Clobbers a2, a4-a7, t0, t1, t4-t6; preserves a3 and
+    t2."""
     e = asm.emit
     s, vn1, vn0, un1, q1, rhat = A4, A5, A6, A7, T0, T1
     t, u = SA, SB
@@ -221,12 +221,12 @@ def emit_divlu(asm: Asm, entry: Label) -> None:
     e(E.srl(A1, A1, s))
     e(F.shift_imm("shl", A0, q1, 16))  # q = q1 * b + q0
     e(F.add(A0, A0, A2))
-    e(E.c_jr(RA))
+    e(E.c_jr(LINK))
 
 
 def emit_udivmod64(asm: Asm, entry: Label) -> None:
-    """(a1:a0) / (a3:a2), divisor non-zero: quotient in a1:a0, remainder in a3:a2.
-    Clobbers a4-a7, t0-t6 and ra; preserves s0-s11.
+    """(a1:a0) / (a3:a2), divisor non-zero, called with LINK: quotient in a1:a0, remainder
+    in a3:a2. Clobbers a4-a7, t0-t6; preserves ra and s0-s11.
 
     Hacker's Delight's `divdu`: a divisor below 2^32 takes one or two 64/32 divisions
     (`divlu`); a larger one has a quotient below 2^32, estimated from its top 32 bits with one
@@ -236,39 +236,40 @@ def emit_udivmod64(asm: Asm, entry: Label) -> None:
     divlu = asm.label("divlu")
     e = asm.emit
     asm.bind(entry)
-    e(F.mv(T3, RA))
+    e(F.mv(T2, LINK))  # (divlu preserves t2 and a3)
     asm.branch("bne", A3, ZERO, big)
     asm.branch("bgeu", A1, A2, two_step)
-    asm.call(divlu)  # u_hi < v: one division, the quotient fits 32 bits
+    asm.call(divlu, LINK)  # u_hi < v: one division, the quotient fits 32 bits
     e(F.mv(A2, A1))
     e(F.li(A1, 0))
     e(F.li(A3, 0))
-    e(E.c_jr(T3))
+    e(E.c_jr(T2))
     asm.bind(two_step)  # q_hi = u_hi / v, then (u_hi % v : u_lo) / v
-    e(E.divu(T2, A1, A2))
+    e(E.divu(A3, A1, A2))
     e(E.remu(A1, A1, A2))
-    asm.call(divlu)
+    asm.call(divlu, LINK)
     e(F.mv(A2, A1))
-    e(F.mv(A1, T2))
+    e(F.mv(A1, A3))
     e(F.li(A3, 0))
-    e(E.c_jr(T3))
+    e(E.c_jr(T2))
     asm.bind(big)  # divisor >= 2^32: quotient < 2^32
     e(F.addi(SP, SP, -32))
     for i, reg in enumerate((A0, A1, A2, A3)):  # u and v
         e(F.sw(reg, SP, 4 * i))
-    _clz(asm, T2, A3, SA)  # n = clz(v_hi), 0..31
+    _clz(asm, SB, A3, SA)  # n = clz(v_hi), 0..31
     # v1 = top 32 bits of v << n: v_hi << n | v_lo >> 1 >> (31 - n)
-    e(E.sll(A3, A3, T2))
+    e(E.sll(A3, A3, SB))
     e(F.shift_imm("lshr", SA, A2, 1))
-    e(E.xori(SB, T2, 31))
-    e(E.srl(SA, SA, SB))
+    e(E.xori(SC, SB, 31))
+    e(E.srl(SA, SA, SC))
     e(F.logic("or", A2, A3, SA))
+    e(F.mv(A3, SB))  # n
     e(F.shift_imm("lshr", A0, A0, 1))  # u >> 1
     e(F.shift_imm("shl", SA, A1, 31))
     e(F.logic("or", A0, A0, SA))
     e(F.shift_imm("lshr", A1, A1, 1))
-    asm.call(divlu)  # q1 = (u >> 1) / v1 (t2 = n survives)
-    e(E.xori(SB, T2, 31))
+    asm.call(divlu, LINK)  # q1 = (u >> 1) / v1
+    e(E.xori(SB, A3, 31))
     e(E.srl(A0, A0, SB))  # q0 = q1 >> (31 - n): q or q + 1
     skip = asm.label("udiv64_nonzero")
     asm.branch("beq", A0, ZERO, skip)
@@ -289,10 +290,11 @@ def emit_udivmod64(asm: Asm, entry: Label) -> None:
     e(F.sub(A3, A5, A3))
     e(F.sub(A3, A3, SA))
     # rem >= v: one more
+    fix = asm.label("udiv64_fix")
     asm.branch("bltu", A3, A7, done)
-    asm.branch("bne", A3, A7, skip2 := asm.label("udiv64_fix"))
+    asm.branch("bne", A3, A7, fix)
     asm.branch("bltu", A2, A6, done)
-    asm.bind(skip2)
+    asm.bind(fix)
     e(F.addi(A0, A0, 1))
     e(E.sltu(SA, A2, A6))
     e(F.sub(A2, A2, A6))
@@ -300,7 +302,7 @@ def emit_udivmod64(asm: Asm, entry: Label) -> None:
     e(F.sub(A3, A3, SA))
     asm.bind(done)
     e(F.li(A1, 0))
-    e(E.c_jr(T3))
+    e(E.c_jr(T2))
     emit_divlu(asm, divlu)
 
 
@@ -324,12 +326,12 @@ def emit_signed_div64(asm: Asm, entry: Label, udivmod: Label, remainder: bool) -
     """sdiv (remainder False) or srem of (a1:a0) by (a3:a2), result in a1:a0: truncating,
     the remainder takes the dividend's sign, INT64_MIN / -1 = INT64_MIN, INT64_MIN % -1 = 0
     (|INT64_MIN| is 2**63 as an unsigned value, which the unsigned core divides exactly).
-    Clobbers what udivmod64 does."""
+    Called with LINK; clobbers what udivmod64 does."""
     e = asm.emit
     done = asm.label("sdiv64_done")
     asm.bind(entry)
     e(F.addi(SP, SP, -16))
-    e(F.sw(RA, SP, 0))
+    e(F.sw(LINK, SP, 0))
     if remainder:
         e(F.sw(A1, SP, 4))  # sign of the dividend
     else:
@@ -337,7 +339,7 @@ def emit_signed_div64(asm: Asm, entry: Label, udivmod: Label, remainder: bool) -
         e(F.sw(SA, SP, 4))
     _abs64(asm, A0, A1)
     _abs64(asm, A2, A3)
-    asm.call(udivmod)
+    asm.call(udivmod, LINK)
     if remainder:
         e(F.mv(A0, A2))
         e(F.mv(A1, A3))
@@ -345,6 +347,6 @@ def emit_signed_div64(asm: Asm, entry: Label, udivmod: Label, remainder: bool) -
     asm.branch("bge", SB, ZERO, done)
     _negate64(asm, A0, A1)
     asm.bind(done)
-    e(F.lw(RA, SP, 0))
+    e(F.lw(LINK, SP, 0))
     e(F.addi(SP, SP, 16))
-    e(E.c_jr(RA))
+    e(E.c_jr(LINK))
