@@ -2,7 +2,7 @@
 
 Every variable has one location for its whole life (the allocator's register or spill
 slot), so there are no moves at block boundaries: each op reads its operands where they
-live and writes its results where they live. t4-t6 and ra are the scratch registers (never
+live and writes its results where they live. t3-t6 are the scratch registers (never
 allocated, abi.py): a spilled operand or a constant goes through them, and so does the check
 arithmetic; x0 is the constant 0. The block order is the IR's layout (budget tick blocks sit
 right before their targets), with jumps to the next block left out.
@@ -450,36 +450,60 @@ class Selector:
         if add and isinstance(alo, Const) and not isinstance(blo, Const):
             alo, ahi, blo, bhi = blo, bhi, alo, ahi
         e = self.e
+        imm = None
+        if isinstance(blo, Const) and fits12(signed32(blo.value)):
+            imm = signed32(blo.value)  # the B operand as a 12-bit immediate
+            if not add and not fits12(-imm):
+                imm = None
         ra = self.src(alo, SA)
+        rb = ZERO if imm is not None else self.src(blo, SB)
         if op.dhi is None:  # only the low half: a plain add/sub
             rd = self.dest(op.dlo, SA)
-            if isinstance(blo, Const) and fits12(signed32(blo.value) * (1 if add else -1)):
-                e(F.addi(rd, ra, signed32(blo.value) * (1 if add else -1)))
+            if imm is not None:
+                e(F.addi(rd, ra, imm if add else -imm))
             else:
-                rb = self.src(blo, SB)
                 e(F.add(rd, ra, rb) if add else F.sub(rd, ra, rb))
             self.commit(op.dlo, rd)
             return
-        # SC := carry out of (or borrow into) the low halves
-        rb = self.src(blo, SB)
-        if add:
-            e(F.add(SB if rb != ZERO else SB, ra, rb))
-            if rb == ZERO:
-                e(F.li(SC, 0))
-            else:
-                e(E.sltu(SC, SB, rb if rb != SB else ra))
+        # the low result goes straight to its register unless that register is an input
+        # of the upper half (then to SB, committed last)
+        lo_loc = self.where(op.dlo) if op.dlo is not None else None
+        if lo_loc is not None and lo_loc[0] == "reg" and lo_loc not in (self.where(ahi),
+                                                                          self.where(bhi)):
+            rl = lo_loc[1]
         else:
-            e(E.sltu(SC, ra, rb))
-            e(F.sub(SB, ra, rb))
-        # SB = the low result (kept until the upper half has read its inputs)
+            rl = SB
+        # SC := carry out of (or borrow into) the low halves
+        if add:
+            if imm is not None:
+                e(F.addi(rl, ra, imm))
+                e(E.sltiu(SC, rl, imm))  # carry iff the sum is below the addend
+            else:
+                other = ra if rl != ra else rb
+                if rl == ra == rb:  # x + x: the carry is the top bit
+                    e(F.shift_imm("lshr", SC, ra, 31))
+                    e(F.add(rl, ra, rb))
+                else:
+                    e(F.add(rl, ra, rb))
+                    e(E.sltu(SC, rl, other))
+        else:
+            if imm is not None:
+                e(E.sltiu(SC, ra, imm))
+                e(F.addi(rl, ra, -imm))
+            else:
+                e(E.sltu(SC, ra, rb))
+                e(F.sub(rl, ra, rb))
         rah = self.src(ahi, SA)
-        rbh = self.src(bhi, SD)
         rdh = self.dest(op.dhi, SA)
-        e(F.add(rdh, rah, rbh) if add else F.sub(rdh, rah, rbh))
+        if isinstance(bhi, Const) and fits12(signed32(bhi.value) * (1 if add else -1)):
+            e(F.addi(rdh, rah, signed32(bhi.value) * (1 if add else -1)))
+        else:
+            rbh = self.src(bhi, SD)
+            e(F.add(rdh, rah, rbh) if add else F.sub(rdh, rah, rbh))
         e(F.add(rdh, rdh, SC) if add else F.sub(rdh, rdh, SC))
         self.commit(op.dhi, rdh)
         if op.dlo is not None:
-            self.commit(op.dlo, SB)
+            self.commit(op.dlo, rl)
 
     def op_mulwide(self, op: T.MulWide) -> None:
         ra = self.src(op.a, SA)
@@ -903,7 +927,8 @@ class Selector:
         rah = self.src(t.ahi, SA)
         rbh = self.src(t.bhi, SB)
         x, y = (rbh, rah) if hswap else (rah, rbh)
-        self.asm.branch(hkind, x, y, taken)
+        if not (hkind == "bltu" and y == ZERO):  # (x <u 0 never holds)
+            self.asm.branch(hkind, x, y, taken)
         self.asm.branch("bne", rah, rbh, fall)
         ral = self.src(t.alo, SA)
         rbl = self.src(t.blo, SB)
