@@ -109,7 +109,8 @@ def test_unaligned_accesses_at_every_offset(shift):
 def test_alignment_tests_only_where_needed():
     """Through r10 with constant offsets the stack is known to be aligned: no run-time test;
     the same accesses through ctx (alignment unknown) each get one (halfword stores are two
-    byte stores instead)."""
+    byte stores instead), except that consecutive accesses of one size through one base
+    share one (the two words of a doubleword, for example)."""
     stack = femtojit.assemble("""
         stxw [%r10-8], %r1
         ldxw %r0, [%r10-8]
@@ -128,6 +129,17 @@ def test_alignment_tests_only_where_needed():
     stats = translate(stack, target=TARGET, profile="rfc", budget=None).machine.stats
     assert stats["alignment_tests"] == 0
     stats = translate(ctx, target=TARGET, profile="rfc", budget=None).machine.stats
+    assert stats["alignment_tests"] == 3
+    pairs = femtojit.assemble("""
+        ldxdw %r0, [%r1+0]
+        stxdw [%r1+8], %r0
+        ldxw %r2, [%r1+20]
+        ldxw %r3, [%r1+24]
+        add %r0, %r2
+        add %r0, %r3
+        exit
+    """)  # one test per run of same-size accesses through one base
+    stats = translate(pairs, target=TARGET, profile="rfc", budget=None).machine.stats
     assert stats["alignment_tests"] == 3
 
 

@@ -253,8 +253,18 @@ class Selector:
         for i, block in enumerate(blocks):
             asm.bind(self.labels[block.id])
             next_id = blocks[i + 1].id if i + 1 < len(blocks) else None
-            for op in block.ops:
+            ops = block.ops
+            j = 0
+            while j < len(ops):
+                op = ops[j]
+                if isinstance(op, (T.Load, T.Store)):
+                    count = self.access_group(ops, j)
+                    self.asm.tag = type(op).__name__
+                    self.op_access(ops[j:j + count])
+                    j += count
+                    continue
                 self.op(op)
+                j += 1
             self.terminator(block.term, next_id)
         asm.tag = "out-of-line"
         # the exit of fault stubs: SA = vm, SB = status
@@ -495,6 +505,12 @@ class Selector:
                 e(F.sub(rl, ra, rb))
         rah = self.src(ahi, SA)
         rdh = self.dest(op.dhi, SA)
+        if bhi == Const(0):
+            e(F.add(rdh, rah, SC) if add else F.sub(rdh, rah, SC))
+            self.commit(op.dhi, rdh)
+            if op.dlo is not None:
+                self.commit(op.dlo, rl)
+            return
         if isinstance(bhi, Const) and fits12(signed32(bhi.value) * (1 if add else -1)):
             e(F.addi(rdh, rah, signed32(bhi.value) * (1 if add else -1)))
         else:
@@ -506,19 +522,35 @@ class Selector:
             self.commit(op.dlo, rl)
 
     def op_mulwide(self, op: T.MulWide) -> None:
+        """mul / mulhu (mulh): each result straight into its register, the one that
+        overwrites an input last."""
         ra = self.src(op.a, SA)
         rb = self.src(op.b, SB)
+        high = E.mulh if op.signed else E.mulhu
         if op.dhi is None:
             rd = self.dest(op.dlo, SA)
             self.e(E.mul(rd, ra, rb))
             self.commit(op.dlo, rd)
             return
-        self.e((E.mulh if op.signed else E.mulhu)(SC, ra, rb))
-        if op.dlo is not None:
-            rd = self.dest(op.dlo, SA)
-            self.e(E.mul(rd, ra, rb))
-            self.commit(op.dlo, rd)
-        self.commit(op.dhi, SC)
+        rdh = self.dest(op.dhi, SC)
+        if op.dlo is None:
+            self.e(high(rdh, ra, rb))
+            self.commit(op.dhi, rdh)
+            return
+        rdl = self.dest(op.dlo, SA)
+        if rdh in (ra, rb):
+            if rdl in (ra, rb):
+                rdh = SC  # both results overwrite inputs: the high one waits in SC
+                self.e(high(rdh, ra, rb))
+                self.e(E.mul(rdl, ra, rb))
+            else:
+                self.e(E.mul(rdl, ra, rb))
+                self.e(high(rdh, ra, rb))
+        else:
+            self.e(high(rdh, ra, rb))
+            self.e(E.mul(rdl, ra, rb))
+        self.commit(op.dlo, rdl)
+        self.commit(op.dhi, rdh)
 
     def op_shift64(self, op: T.Shift64) -> None:
         """Inline: inputs copied to SA (lo), SB (hi), SC (amount); ra is the temporary."""
@@ -602,59 +634,89 @@ class Selector:
         self.asm.branch("bne", SA, ZERO, slow)
         return slow
 
-    def op_load(self, op: T.Load) -> None:
-        rb, off = self.address(op.base, op.off, SC, op.size)
-        rd = self.dest(op.d, SB)
+    def needs_test(self, op) -> bool:
+        """A halfword or word access whose address may be misaligned (halfword stores are
+        two byte stores instead: as short as the test)."""
         if op.size == 1 or id(op) in self.aligned:
+            return False
+        return isinstance(op, T.Load) or op.size == 4
+
+    def access_group(self, ops: list, start: int) -> int:
+        """How many accesses from ops[start] on share one alignment test: consecutive loads
+        and stores needing one, of the same size, through the same base at offsets that are
+        equal modulo the size and reachable from one register; a load that redefines the
+        base ends the group."""
+        first = ops[start]
+        if not self.needs_test(first):
+            return 1
+        size, base = first.size, first.base
+        count = 0
+        for op in ops[start:]:
+            if not (isinstance(op, (T.Load, T.Store)) and self.needs_test(op)
+                    and op.size == size and op.base == base
+                    and (op.off - first.off) % size == 0
+                    and fits12(op.off) and fits12(op.off + size - 1)):
+                break
+            count += 1
+            if isinstance(op, T.Load) and op.d == base:
+                break
+        return max(count, 1)
+
+    def op_access(self, group: list) -> None:
+        """Loads and stores; a group needing an alignment test shares one (access_group):
+        the fast path makes the accesses as they are, the out-of-line path byte by byte."""
+        first = group[0]
+        rb, off0 = self.address(first.base, first.off, SC, first.size)
+        if not self.needs_test(first):
+            assert len(group) == 1
+            self.access(first, rb, off0)
+            return
+        slow = self.misaligned_test(rb, off0, first.size)
+        delta = off0 - first.off  # (0, or the offset folded into SC by address())
+        for op in group:
+            self.access(op, rb, op.off + delta)
+        back = self.asm.label("aligned")
+        self.asm.bind(back)
+
+        def slow_path():
+            self.asm.bind(slow)
+            for op in group:
+                self.bytewise(op, rb, op.off + delta)
+            self.asm.j(back)
+
+        self.deferred.append(slow_path)
+
+    def access(self, op, rb: int, off: int) -> None:
+        """The access as one instruction (two byte stores for an unaligned halfword store)."""
+        if isinstance(op, T.Load):
+            rd = self.dest(op.d, SB)
             self.e(F.load(rd, rb, off, op.size, op.signed))
             self.commit(op.d, rd)
             return
-        slow = self.misaligned_test(rb, off, op.size)
-        self.e(F.load(rd, rb, off, op.size, op.signed))
-        back = self.asm.label("aligned")
-        self.asm.bind(back)
-        self.commit(op.d, rd)
+        rv = self.src(op.value, SB)
+        if op.size == 2 and id(op) not in self.aligned:
+            self.bytewise(op, rb, off)
+        else:
+            self.e(F.store(rv, rb, off, op.size))
 
-        def slow_path():
-            """Bytes, lowest first, combined with shifts; the top byte carries the sign."""
-            self.asm.bind(slow)
-            e = self.e
+    def bytewise(self, op, rb: int, off: int) -> None:
+        """The access byte by byte, lowest address first (little-endian)."""
+        e = self.e
+        if isinstance(op, T.Load):
+            rd = self.dest(op.d, SB)
             e(E.lbu(SA, rb, off))
             for i in range(1, op.size):
                 top = i == op.size - 1
-                e((E.lb if top and op.signed else E.lbu)(SD, rb, off + i))
+                e((E.lb if top and op.signed else E.lbu)(SD, rb, off + i))  # sign from the top
                 e(F.shift_imm("shl", SD, SD, 8 * i))
                 e(F.logic("or", SA if not top else rd, SA, SD))
-            self.asm.j(back)
-
-        self.deferred.append(slow_path)
-
-    def op_store(self, op: T.Store) -> None:
-        rb, off = self.address(op.base, op.off, SC, op.size)
+            self.commit(op.d, rd)
+            return
         rv = self.src(op.value, SB)
-        e = self.e
-        if op.size == 1 or id(op) in self.aligned:
-            e(F.store(rv, rb, off, op.size))
-            return
-        if op.size == 2:  # two byte stores: as short as the test
-            e(E.sb(rv, rb, off))
-            e(F.shift_imm("lshr", SA, rv, 8))
-            e(E.sb(SA, rb, off + 1))
-            return
-        slow = self.misaligned_test(rb, off, op.size)
-        e(F.sw(rv, rb, off))
-        back = self.asm.label("aligned")
-        self.asm.bind(back)
-
-        def slow_path():
-            self.asm.bind(slow)
-            self.e(E.sb(rv, rb, off))
-            for i in range(1, op.size):
-                self.e(F.shift_imm("lshr", SA, rv, 8 * i))
-                self.e(E.sb(SA, rb, off + i))
-            self.asm.j(back)
-
-        self.deferred.append(slow_path)
+        e(E.sb(rv, rb, off))
+        for i in range(1, op.size):
+            e(F.shift_imm("lshr", SA, rv, 8 * i))
+            e(E.sb(SA, rb, off + i))
 
     def op_guard(self, g: GuardMem) -> None:
         """Fast path: t = addr - start; t <u limit, else the out-of-line miss path."""
@@ -951,8 +1013,6 @@ _HANDLERS = {
     T.MulWide: Selector.op_mulwide,
     T.Shift64: Selector.op_shift64,
     T.Div64: Selector.op_div64,
-    T.Load: Selector.op_load,
-    T.Store: Selector.op_store,
     T.CheckDivZero: Selector.op_divzero,
     T.BudgetTick: Selector.op_budget,
     HelperCall: Selector.op_call,
