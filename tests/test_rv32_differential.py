@@ -12,7 +12,7 @@ number of programs; `make fuzz` (FUZZ_EXAMPLES) more.
 from __future__ import annotations
 
 import pytest
-from armv7m_gen import alu_chain, lddw, programs
+from armv7m_gen import alu_chain, alu_insn, lddw, programs
 from conftest import FUZZ_EXAMPLES
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
@@ -71,6 +71,57 @@ def test_alu_chains(data, profile):
         slots.append(Insn(isa.CLS_STX | isa.MODE_MEM | isa.SIZE_DW, 10, r, -8 * (r + 1)))
     slots.append(Insn(isa.OP_EXIT))
     compare(Program(slots, data=raw), profile=profile, budget=None)
+
+
+@SMOKE
+@given(data=st.data(), profile=st.sampled_from(["femto", "rfc"]))
+def test_loops_run_into_the_budget(data, profile):
+    """A loop of ALU work taking its back edge `trips` times, around the budget: the run
+    ends normally or with OUT_OF_BRANCHES exactly at the budget + 1-th taken branch (r0 is
+    the iteration count), whatever the loop does with the other registers."""
+    trips = data.draw(st.integers(0, 60))
+    budget = trips + data.draw(st.sampled_from([-2, -1, 0, 1, 5]))
+    budget = max(budget, 0)
+    body = []
+    for _ in range(data.draw(st.integers(0, 3))):
+        body += [i for i in data.draw(alu_insn(profile))
+                 if i.dst not in (0, 5) and i.opcode & 0xF0 not in (isa.ALU_DIV, isa.ALU_MOD)]
+    slots = [Insn(isa.CLS_ALU64 | isa.ALU_MOV, 0, 0, 0, 0),
+             Insn(isa.CLS_ALU64 | isa.ALU_MOV, 5, 0, 0, trips + 1),
+             *body,
+             Insn(isa.CLS_ALU64 | isa.ALU_ADD, 0, 0, 0, 1),
+             Insn(isa.CLS_ALU64 | isa.ALU_SUB, 5, 0, 0, 1),
+             Insn(isa.CLS_JMP | isa.JMP_JNE, 5, 0, -(len(body) + 3), 0),
+             Insn(isa.OP_EXIT)]
+    ref = compare(Program(slots), profile=profile, budget=budget)
+    if trips > budget:
+        assert (ref.status, ref.result) == (-8, budget + 1)
+    else:
+        assert ref.status == 0
+    event(f"status {ref.status}")
+
+
+@SMOKE
+@given(data=st.data(), profile=st.sampled_from(["femto", "rfc"]),
+       wide=st.booleans(), signed=st.booleans(), mod=st.booleans())
+def test_division_by_zero(data, profile, wide, signed, mod):
+    """A division by a register that is often zero (at run time), in both profiles: femto
+    stops with ILLEGAL_DIV (r0 as it was), rfc gives 0 (div) or keeps the dividend (mod)."""
+    divisor = data.draw(st.sampled_from([0, 0, 0, 1, -1, 1 << 32, 0xFFFFFFFF00000000]))
+    dividend = data.draw(st.integers(0, (1 << 64) - 1))
+    cls = isa.CLS_ALU64 if wide else isa.CLS_ALU
+    slots = [*lddw(isa.OP_LDDWD, 9, 0),
+             Insn(isa.CLS_LDX | isa.MODE_MEM | isa.SIZE_DW, 2, 9, 0),
+             Insn(isa.CLS_LDX | isa.MODE_MEM | isa.SIZE_DW, 3, 9, 8),
+             Insn(isa.CLS_ALU64 | isa.ALU_MOV, 0, 0, 0, 77),
+             Insn(cls | (isa.ALU_MOD if mod else isa.ALU_DIV) | isa.SRC_X, 2, 3, int(signed)),
+             Insn(isa.CLS_ALU64 | isa.ALU_MOV | isa.SRC_X, 0, 2),
+             Insn(isa.OP_EXIT)]
+    raw = (dividend.to_bytes(8, "little") + (divisor % (1 << 64)).to_bytes(8, "little"))
+    ref = compare(Program(slots, data=raw), profile=profile, budget=None)
+    if profile == "femto" and (divisor if wide else divisor & 0xFFFFFFFF) == 0:
+        assert (ref.status, ref.result) == (-9, 77)
+    event(f"status {ref.status}")
 
 
 @pytest.mark.fuzz
