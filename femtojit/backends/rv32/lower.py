@@ -219,9 +219,10 @@ class Selector:
             self.deferred.append(emit)
         return self.stubs[key]
 
-    def helper_fault_stub(self) -> Label:
-        """After a helper reported a fault (SB = vm->status): the result was stored before
-        the call; the status is the helper's (ILLEGAL_CALL if it wrote a positive one)."""
+    def helper_fault_stub(self, r0: tuple | None = None) -> Label:
+        """After a helper reported a fault (SB = vm->status): the status is the helper's
+        (ILLEGAL_CALL if it wrote a positive one); the result is r0 from before the call,
+        stored before the call (r0 None) or here from locations the call left alone."""
         if self.helper_fault is None:
             label = self.asm.label("helper_fault")
             self.helper_fault = label
@@ -236,7 +237,23 @@ class Selector:
                 self.asm.j(self.fault_exit)
 
             self.deferred.append(emit)
-        return self.helper_fault
+        if r0 is None:
+            return self.helper_fault
+        key = ("helper", r0)
+        if key not in self.stubs:
+            stub = self.asm.label("helper_fault_r0")
+            self.stubs[key] = stub
+            common = self.helper_fault
+
+            def emit_r0():
+                self.asm.bind(stub)
+                self.load_loc(SA, self.where(self.vm))
+                self.e(F.sw(self.src_loc(r0[0], SC), SA, VM_RESULT))
+                self.e(F.sw(self.src_loc(r0[1], SC), SA, VM_RESULT + 4))
+                self.asm.j(common)
+
+            self.deferred.append(emit_r0)
+        return self.stubs[key]
 
     def scan_entry(self, size: int, perm: int, fill: int) -> Label:
         key = (size, perm, fill)
@@ -803,14 +820,18 @@ class Selector:
         self.store_halves(op.values, rv, VM_REGS + 8)
 
     def op_call(self, op: HelperCall) -> None:
-        """Store r0 (the result should the helper fault) and the arguments vm->regs does not
-        hold yet, call helper(fc, &vm->regs), check vm->status, take r0, reload r1-r5 words
-        that are read afterwards. a0-a7 and t0-t3 are free here (a call op)."""
+        """Store the arguments vm->regs does not hold yet, call helper(fc, &vm->regs),
+        check vm->status, take r0, reload the r1-r5 words that are read afterwards. r0 (the
+        result should the helper fault) is stored before the call, or only on the fault path
+        when the call leaves its locations alone. a0-a7 and t0-t2 are free here (a call op)."""
         if op.index is None:
             self.callx_lookup(op)  # SC := 4 * import index
         rv = self.vm_in(SA)
-        self.e(F.sw(self.src(op.r0lo, SB), rv, VM_RESULT))
-        self.e(F.sw(self.src(op.r0hi, SB), rv, VM_RESULT + 4))
+        r0 = (self.where(op.r0lo), self.where(op.r0hi))
+        if any(loc[0] == "reg" and loc[1] in CALL_CLOBBERED for loc in r0):
+            self.e(F.sw(self.src(op.r0lo, SB), rv, VM_RESULT))
+            self.e(F.sw(self.src(op.r0hi, SB), rv, VM_RESULT + 4))
+            r0 = None
         self.store_halves(op.args, rv, VM_REGS + 8)
         target = self.src(op.target, SB)
         if op.index is None:  # the table: helpers[index]
@@ -820,12 +841,19 @@ class Selector:
         if target in (A0, A1):  # (the argument moves below overwrite it)
             self.e(F.mv(SB, target))
             target = SB
-        self.e(F.addi(SC, rv, VM_REGS))
-        self.parallel_move([(("reg", A0), self.where(op.fc)), (("reg", A1), ("reg", SC))], SD)
+        # a0 = fc, a1 = &vm->regs
+        fc = self.where(op.fc)
+        if fc == ("reg", A1):
+            self.e(F.addi(SC, rv, VM_REGS))
+            self.e(F.mv(A0, A1))
+            self.e(F.mv(A1, SC))
+        else:
+            self.e(F.addi(A1, rv, VM_REGS))
+            self.load_loc(A0, fc)
         self.e(E.c_jalr(target))
         rv = self.vm_after_call()
         self.e(F.lw(SB, rv, VM_STATUS))
-        self.asm.branch("bne", SB, ZERO, self.helper_fault_stub())
+        self.asm.branch("bne", SB, ZERO, self.helper_fault_stub(r0))
         self.parallel_move([(self.where(v), ("reg", r)) for v, r in ((op.d_lo, A0),
                                                                       (op.d_hi, A1))
                             if v is not None], SC)
