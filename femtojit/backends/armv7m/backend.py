@@ -38,7 +38,7 @@ class Armv7mBackend:
         except ValueError as error:
             raise TranslateError(f"armv7m: {error}") from None
         prepared = prepare(fn, compare_imm_ok=lambda v: F.cmp_imm(IP, v) is not None,
-                           use_hints=options.use_hints)
+                           use_hints=options.use_hints, version_loops=options.version_loops)
         pfn = prepared.fn
         alloc = allocate(pfn, registers, call_clobbered=CALL_CLOBBERED, call_ops=CALL_OPS)
         pushed = tuple(sorted(r for r in alloc.used_registers if r in CALLEE_SAVED))
@@ -60,6 +60,7 @@ class Armv7mBackend:
             spilled_vars=len(alloc.slots),
             instructions=out.instructions,
             cache_groups=prepared.cache_groups,
+            loops_versioned=prepared.loops_versioned,
         )
         return MachineCode(
             target=self.name,

@@ -13,10 +13,13 @@ class BackendOptions:
         default). A short list forces spills; any order must give the same results.
     use_hints: check a hinted region first (False: every check goes through the per-pointer
         cache, to exercise that path).
+    version_loops: give counted loops a copy without budget ticks and hoisted checks
+        (femtojit/backends/common/loops.py).
     """
 
     registers: tuple[int, ...] | None = None
     use_hints: bool = True
+    version_loops: bool = True
 
 
 @dataclass

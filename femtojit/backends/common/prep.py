@@ -217,6 +217,7 @@ class Prepared:
     prologue: int  # block id of the new entry block
     guards: int  # number of GuardMem ops
     cache_groups: int
+    loops_versioned: int = 0
 
 
 def region_length(fn: T.Function, region: int) -> int | None:
@@ -239,12 +240,15 @@ def prepare(
     *,
     compare_imm_ok: Callable[[int], bool],
     use_hints: bool = True,
+    version_loops: bool = True,
 ) -> Prepared:
     """A prepared copy of fn (fn itself is left alone).
 
     compare_imm_ok(value): whether the target compares a register with `value` in one
     instruction; other constant limits become variables set in the prologue.
     use_hints: False makes every check a cache check (to exercise that path in tests).
+    version_loops: give counted loops a copy without budget ticks and hoistable checks
+    (femtojit/backends/common/loops.py).
     """
     fn = fn.copy()
     narrow_extensions(fn)
@@ -320,6 +324,18 @@ def prepare(
                     limits[key] = var
         return limits[key]
 
+    versioned_count = 0
+    if use_hints and version_loops:
+        from femtojit.backends.common.loops import version_counted_loops
+
+        def length_of(region: int) -> Operand:
+            known = region_length(fn, region)
+            return Const(known) if known is not None else region_limit(region, 1)
+
+        versioned_count = version_counted_loops(
+            fn, usable=usable_hint, region_start=region_start, region_length=length_of)
+        if versioned_count:
+            depth = loop_depth(fn)
     # Fuse checks of the same pointer (see fuse_checks), then the cache groups and their
     # largest access size.
     fused = fuse_checks(fn, use_hints)
@@ -381,7 +397,7 @@ def prepare(
     fn.blocks.insert(0, prologue)
     if has_calls:
         elide_call_traffic(fn)
-    return Prepared(fn, vm, prologue.id, guards, len(groups))
+    return Prepared(fn, vm, prologue.id, guards, len(groups), versioned_count)
 
 
 def narrow_extensions(fn: T.Function) -> None:

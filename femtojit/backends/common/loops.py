@@ -1,0 +1,393 @@
+"""Counted-loop versioning: a copy of a simple loop without budget ticks and checks.
+
+A loop like
+
+    H: ... check [p + off] ... p += d ... i += c; if (i < n) -> tick -> H, else -> exit
+
+pays, every iteration, a budget tick on its back edge and the fast path of each check. When
+the number of back edges it will take (T) is known on entry, both can be paid once: a check
+block on every entry edge computes T, and if the budget covers T (the budget is then reduced
+by T up front) and every hoistable check's whole range over the T + 1 iterations lies inside
+its hinted region, control enters a copy of the loop that has neither; otherwise the
+original loop runs unchanged. Exactness:
+
+- budget: the original loop takes exactly T back edges and has no other counted edge, so it
+  ticks exactly T times; with budget >= T none of those ticks faults, and the budget left
+  after the loop is the same. (If another fault stops the loop early, the run ends with that
+  fault in both versions; the budget left after a run is unspecified, docs/abi.md.)
+- checks: a check that runs every iteration, on a base that is loop-invariant or advanced by
+  a constant every iteration, touches a set of addresses known on entry; if all of them lie
+  in the hinted region (a fixed region: none overlaps it, so it is the first match, and its
+  permission allows the access), every one of those checks would pass.
+
+The loop must be innermost, leave only through its latch's branch (so it runs its iterations
+to the end unless something faults), contain no call, frame op or other budget tick, and
+count with one induction variable `i += c` (c = +-1) compared with a loop-invariant bound
+(`ne`, or `ult` counting up / `ugt` counting down, entered from the right side of the
+bound). Every "runs every iteration" fact is checked on the loop body without its back edge,
+not by dominance from the function's entry (which an earlier iteration would satisfy).
+Trip counts above MAX_TRIPS take the original loop, which also keeps every range computation
+below 2^31.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from femtojit.ir import types as T
+from femtojit.ir.analysis import (
+    local_call_targets,
+    natural_loops,
+    predecessors,
+    return_sites,
+)
+from femtojit.ir.types import Const, Operand, Var
+
+MAX_TRIPS = 1 << 20
+MAX_STRIDE = 1 << 8
+M32 = 0xFFFFFFFF
+
+#: Ops a versioned loop may contain (besides its one back-edge tick).
+ALLOWED = (T.Mov, T.Bin, T.Un, T.Add64, T.Sub64, T.MulWide, T.Shift64, T.Div64, T.Load,
+           T.Store, T.CheckMem, T.CheckDivZero, T.Param)
+
+
+@dataclass
+class _Hoist:
+    check: T.CheckMem
+    base: Var | None  # None: the base is a constant
+    stride: int  # added to the base every iteration (0: invariant)
+    after_step: bool  # the base is advanced before the check within an iteration
+
+
+def version_counted_loops(
+    fn: T.Function,
+    *,
+    usable: Callable[[T.CheckMem], bool],
+    region_start: Callable[[int], Var],
+    region_length: Callable[[int], Operand],
+) -> int:
+    """Version every suitable loop of fn in place; returns how many were versioned.
+
+    usable(check): the check's hint names a fixed region allowing its access.
+    region_start / region_length: operands holding a region's start and length."""
+    count = 0
+    for header, body in sorted(natural_loops(fn).items()):
+        if _version(fn, header, body, usable, region_start, region_length):
+            count += 1
+    return count
+
+
+def _must_pass(blocks: dict, body: set[int], header: int, latch: int, block: int) -> bool:
+    """Does every path from the header to the latch inside the loop (back edge removed) go
+    through `block`?"""
+    if block in (header, latch):
+        return True
+    seen = {header}
+    work = [header]
+    while work:
+        b = work.pop()
+        for s in blocks[b].successors():
+            if s not in body or s in (header, block) or s in seen:
+                continue
+            if s == latch:
+                return False
+            seen.add(s)
+            work.append(s)
+    return True
+
+
+def _single_def(body_ops, var: Var):
+    """The (block id, index, op) defining var in the loop, if there is exactly one."""
+    found = [(bid, i, op) for bid, i, op in body_ops if var in op.defs()]
+    return found[0] if len(found) == 1 else None
+
+
+def _step(op, var: Var) -> int | None:
+    """c if op is var := var + c (mod 2^32, as a signed step), else None."""
+    if isinstance(op, T.Bin) and op.d == var and isinstance(op.b, Const):
+        if op.op == "add" and op.a == var:
+            c = op.b.value
+        elif op.op == "sub" and op.a == var:
+            c = -op.b.value & M32
+        else:
+            return None
+        return c - (1 << 32) if c >> 31 else c
+    return None
+
+
+def _version(fn, header, body, usable, region_start, region_length) -> bool:
+    blocks = fn.block_map()
+    if header == fn.blocks[0].id or header in return_sites(fn) or header in local_call_targets(fn):
+        return False
+    loops = natural_loops(fn)
+    if any(h != header and h in body for h in loops):
+        return False  # not innermost
+    # the exit: exactly one block leaves the loop, through a 32-bit Branch
+    exits = [b for b in body if any(s not in body for s in blocks[b].successors())]
+    if len(exits) != 1:
+        return False
+    latch = exits[0]
+    term = blocks[latch].term
+    if not isinstance(term, T.Branch):
+        return False
+    stay = term.taken if term.taken in body else term.fallthrough
+    leave = term.fallthrough if stay == term.taken else term.taken
+    if leave in body or stay not in body:
+        return False
+    tick_block = None
+    if stay != header:  # the back edge goes through a tick block
+        tb = blocks[stay]
+        if not (len(tb.ops) == 1 and isinstance(tb.ops[0], T.BudgetTick)
+                and isinstance(tb.term, T.Jump) and tb.term.target == header):
+            return False
+        tick_block = stay
+    preds = predecessors(fn)
+    back = [p for p in preds[header] if p in body]
+    if back != [tick_block if tick_block is not None else latch]:
+        return False
+    body_ops = []
+    for bid in body:
+        if bid == tick_block:
+            continue
+        block = blocks[bid]
+        for i, op in enumerate(block.ops):
+            if not isinstance(op, ALLOWED):
+                return False
+            body_ops.append((bid, i, op))
+        if bid != latch and not isinstance(block.term, (T.Jump, T.Branch)):
+            return False
+    defined = {v for _, _, op in body_ops for v in op.defs()}
+    # the induction variable and its bound
+    found = _induction(term, stay, body_ops, defined)
+    if found is None:
+        return False
+    iv, bound, cond, step, def_block = found
+    if not _must_pass(blocks, body, header, latch, def_block):
+        return False
+    # checks that run every iteration on an invariant or stepped base
+    hoists: list[_Hoist] = []
+    order = _order(blocks, body, header, latch)
+    for bid, i, op in body_ops:
+        if not (isinstance(op, T.CheckMem) and usable(op)):
+            continue
+        if not _must_pass(blocks, body, header, latch, bid):
+            continue
+        base = op.base
+        if isinstance(base, Const):
+            hoists.append(_Hoist(op, None, 0, False))
+            continue
+        if base not in defined:
+            hoists.append(_Hoist(op, base, 0, False))
+            continue
+        d = _single_def(body_ops, base)
+        if d is None:
+            continue
+        stride = _step(d[2], base)
+        if stride is None or abs(stride) > MAX_STRIDE:
+            continue
+        if not _must_pass(blocks, body, header, latch, d[0]):
+            continue
+        after = (order[d[0]], d[1]) < (order[bid], i)
+        hoists.append(_Hoist(op, base, stride, after))
+    if tick_block is None and not hoists:
+        return False
+    _build(fn, header, body, latch, stay, leave, tick_block, iv, bound, cond, step, hoists,
+           region_start, region_length, preds)
+    return True
+
+
+_NEGATE = {"eq": "ne", "ne": "eq", "ult": "uge", "uge": "ult", "ugt": "ule", "ule": "ugt"}
+_SWAP = {"ne": "ne", "eq": "eq", "ult": "ugt", "ugt": "ult", "uge": "ule", "ule": "uge"}
+
+
+def _invariant(x, defined) -> bool:
+    return x is not None and (isinstance(x, Const) or x not in defined)
+
+
+def _induction(term: T.Branch, stay: int, body_ops, defined):
+    """(iv, bound, cond, step, block of the step) for the latch's branch, where `cond` is
+    the condition on (iv, bound) under which the loop goes on. iv and bound are (lo, hi)
+    pairs, hi None for a 32-bit compare. None if it is not a supported counted loop."""
+    cond = term.cond if stay == term.taken else _NEGATE.get(term.cond)
+    if cond is None:
+        return None
+    a, b = (term.alo, term.ahi), (term.blo, term.bhi)
+    wide = term.wide
+
+    def is_iv(pair):
+        return isinstance(pair[0], Var) and pair[0] in defined and (
+            not wide or (isinstance(pair[1], Var) and pair[1] in defined))
+
+    def is_bound(pair):
+        return _invariant(pair[0], defined) and (not wide or _invariant(pair[1], defined))
+
+    if is_iv(a) and is_bound(b):
+        iv, bound = a, b
+    elif is_iv(b) and is_bound(a):
+        iv, bound, cond = b, a, _SWAP[cond]
+    else:
+        return None
+    found = _single_def(body_ops, iv[0])
+    if found is None:
+        return None
+    op = found[2]
+    if wide:  # (lo, hi) += c by one Add64 that is the only definition of both halves
+        other = _single_def(body_ops, iv[1])
+        if (other is None or other[2] is not op or not isinstance(op, T.Add64)
+                or (op.dlo, op.dhi, op.alo, op.ahi) != (iv[0], iv[1], iv[0], iv[1])
+                or not isinstance(op.blo, Const) or not isinstance(op.bhi, Const)):
+            return None
+        c = op.blo.value | op.bhi.value << 32
+        step = {1: 1, (1 << 64) - 1: -1}.get(c)
+    else:
+        step = _step(op, iv[0])
+    if step not in (1, -1) or cond not in ("ne", "ult", "ugt"):
+        return None
+    if (cond == "ult" and step != 1) or (cond == "ugt" and step != -1):
+        return None
+    return iv, bound, cond, step, found[0]
+
+
+def _order(blocks, body, header, latch) -> dict[int, int]:
+    """A topological position of the loop's blocks (back edge removed), for "before"."""
+    out: dict[int, int] = {}
+    seen: set[int] = set()
+    post: list[int] = []
+
+    def visit(b):
+        seen.add(b)
+        for s in blocks[b].successors():
+            if s in body and s != header and s not in seen:
+                visit(s)
+        post.append(b)
+
+    visit(header)
+    for pos, b in enumerate(reversed(post)):
+        out[b] = pos
+    for b in body:
+        out.setdefault(b, len(out))
+    return out
+
+
+def _build(fn, header, body, latch, stay, leave, tick_block, iv, bound, cond, step, hoists,
+           region_start, region_length, preds):
+    blocks = fn.block_map()
+    next_id = max(b.id for b in fn.blocks) + 1
+    new_blocks: list[T.Block] = []
+
+    def block() -> T.Block:
+        nonlocal next_id
+        blk = T.Block(next_id, [], None)
+        next_id += 1
+        new_blocks.append(blk)
+        return blk
+
+    # the fast copy
+    copies = {bid: next_id + k for k, bid in enumerate(sorted(b for b in body
+                                                                if b != tick_block))}
+    next_id += len(copies)
+    hoisted = {id(h.check) for h in hoists}
+    fast_blocks = []
+    for bid in [b.id for b in fn.blocks if b.id in copies]:
+        src = blocks[bid]
+        ops = [op.copy() for op in src.ops if id(op) not in hoisted]
+        term = src.term.copy()
+        for old in set(term.successors()):
+            new = copies.get(old)
+            if old == tick_block:
+                new = copies[header]
+            if new is not None:
+                term.replace_target(old, new)
+        fast_blocks.append(T.Block(copies[bid], ops, term, src.slot))
+    # the check chain, entered instead of the header from outside the loop
+    slow = header
+    first = block()
+    cur = first
+
+    def new_var(name):
+        return fn.new_var(name)
+
+    def bail(cond_name, a, b):
+        """Continue in a new block when cond(a, b) is false; else go to the slow loop."""
+        nonlocal cur
+        nxt = block()
+        cur.term = T.Branch(cond_name, a, None, b, None, slow, nxt.id)
+        cur = nxt
+
+    trips = new_var("trips")
+    (ilo, ihi), (nlo, nhi) = iv, bound
+    wide = ihi is not None
+    if cond in ("ult", "ugt"):  # entered on the wrong side of the bound: the original loop
+        nxt = block()
+        cur.term = T.Branch("uge" if cond == "ult" else "ule", ilo, ihi, nlo, nhi, slow,
+                            nxt.id)
+        cur = nxt
+    high, low = (nlo, nhi), (ilo, ihi)  # trips + 1 = high - low
+    if step == -1:
+        high, low = low, high
+    if wide:
+        trips_hi = new_var("trips_hi")
+        cur.ops.append(T.Sub64(trips, trips_hi, high[0], high[1], low[0], low[1]))
+        cur.ops.append(T.Sub64(trips, trips_hi, trips, trips_hi, Const(1), Const(0)))
+        bail("ne", trips_hi, Const(0))
+    else:
+        cur.ops.append(T.Bin("sub", trips, high[0], low[0]))
+        cur.ops.append(T.Bin("sub", trips, trips, Const(1)))  # back edges taken
+    bail("ugt", trips, Const(MAX_TRIPS))
+    if tick_block is not None:
+        budget = blocks[tick_block].ops[0].counter
+        bail("ult", budget, trips)
+    for h in hoists:
+        c = h.check
+        size = c.size
+        span = new_var("span")
+        lo = new_var("lo")
+        if h.stride == 0:
+            base_lo = c.base
+            cur.ops.append(T.Mov(span, Const(size)))
+        else:
+            first_base = new_var("first")
+            cur.ops.append(T.Bin("add", first_base, h.base, Const((h.stride if h.after_step
+                                                                    else 0) & M32)))
+            moved = new_var("moved")
+            cur.ops.append(T.Bin("mul", moved, trips, Const(abs(h.stride))))
+            cur.ops.append(T.Bin("add", span, moved, Const(size)))
+            if h.stride > 0:
+                base_lo = first_base
+            else:
+                base_lo = new_var("low")
+                cur.ops.append(T.Bin("sub", base_lo, first_base, moved))
+        cur.ops.append(T.Bin("add", lo, base_lo, Const(c.off & M32)))
+        t = new_var("t")
+        cur.ops.append(T.Bin("sub", t, lo, region_start(c.region)))
+        length = region_length(c.region)
+        bail("ugt", span, length)  # longer than the region
+        room = new_var("room")
+        cur.ops.append(T.Bin("sub", room, length, span))
+        bail("ugt", t, room)
+    if tick_block is not None:
+        cur.ops.append(T.Bin("sub", budget, budget, trips))
+    cur.term = T.Jump(copies[header])
+    # redirect the loop's entries to the chain
+    for p in preds[header]:
+        if p in body:
+            continue
+        blocks[p].term.replace_target(header, first.id)
+    # layout: [entry ticks of the header] [check chain] [fast loop] [back-edge tick] [header]
+    # so that the entry ticks fall into the chain and the original back edge still falls
+    # into the header
+    position = next(i for i, b in enumerate(fn.blocks) if b.id == header)
+    run_start = position
+    while run_start > 0 and _is_tick_to(fn.blocks[run_start - 1], header):
+        run_start -= 1
+    run = fn.blocks[run_start:position]
+    entry_ticks = [b for b in run if b.id not in body]
+    back_ticks = [b for b in run if b.id in body]
+    fn.blocks[run_start:position] = entry_ticks + new_blocks + fast_blocks + back_ticks
+
+
+def _is_tick_to(block: T.Block, target: int) -> bool:
+    return (len(block.ops) == 1 and isinstance(block.ops[0], T.BudgetTick)
+            and isinstance(block.term, T.Jump) and block.term.target == target)

@@ -1,0 +1,178 @@
+"""Counted-loop versioning (femtojit/backends/common/loops.py) on armv7m.
+
+Loops of every supported shape (32- and 64-bit counters, `!=` counting up or down, `<`
+counting up, `>` counting down, bound on either side, in a register or a constant) walk a
+pointer with every stride through every region, with trip counts, start points and budgets
+around the edges: zero iterations, entered on the wrong side of the bound, trip counts above
+the versioning limit, the budget running out exactly at, before and after the loop's end,
+the walk leaving its region on the first, a middle or the last iteration. The outcome must be
+the interpreter's and the unversioned translation's; and the versioned copy must actually
+run (fewer instructions) when its conditions hold.
+"""
+
+from __future__ import annotations
+
+import struct
+
+import pytest
+from conftest import FUZZ_EXAMPLES
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from femtojit import isa
+from femtojit.backends.common.machine import BackendOptions
+from femtojit.builtin_helpers import builtin_registry
+from femtojit.interp import run as interp_run
+from femtojit.isa import Insn
+from femtojit.program import Program
+from femtojit.translation import compare_outcomes, translate
+
+DATA = bytes(range(3, 3 + 40))
+RODATA = bytes(range(90, 90 + 24))
+CTX_TAIL = bytes(range(150, 150 + 48))
+BASES = {  # instructions setting r6 to the start of a region
+    "stack": [Insn(isa.CLS_ALU64 | isa.ALU_MOV | isa.SRC_X, 6, 10),
+              Insn(isa.CLS_ALU64 | isa.ALU_ADD, 6, 0, 0, -512)],
+    "data": [Insn(isa.OP_LDDWD, 6), Insn(0)],
+    "rodata": [Insn(isa.OP_LDDWR, 6), Insn(0)],
+    "ctx": [Insn(isa.CLS_ALU64 | isa.ALU_MOV | isa.SRC_X, 6, 1)],
+}
+LENGTHS = {"stack": 512, "data": len(DATA), "rodata": len(RODATA), "ctx": 24 + len(CTX_TAIL)}
+SIZES = {1: isa.SIZE_B, 2: isa.SIZE_H, 4: isa.SIZE_W, 8: isa.SIZE_DW}
+
+SHAPES = [  # (jump opcode, step, counter on the left)
+    (isa.JMP_JNE, 1, True), (isa.JMP_JNE, -1, True), (isa.JMP_JNE, 1, False),
+    (isa.JMP_JLT, 1, True), (isa.JMP_JGT, 1, False), (isa.JMP_JGT, -1, True),
+    (isa.JMP_JLT, -1, False),
+]
+
+
+def loop_program(shape, wide: bool, region: str, size: int, stride: int, off: int,
+                 store: bool, const_bound: int | None) -> Program:
+    """r2 = i0, r3 = n, r6 = region start + delta (all from ctx); loop: access [r6 + off],
+    r0 += 1 (or the loaded value), r6 += stride, r2 += step, branch back while cond."""
+    op, step, left = shape
+    alu = isa.CLS_ALU64 if wide else isa.CLS_ALU
+    jmp = isa.CLS_JMP if wide else isa.CLS_JMP32
+    head = BASES[region] + [
+        Insn(isa.CLS_LDX | isa.MODE_MEM | isa.SIZE_DW, 2, 1, 0),
+        Insn(isa.CLS_LDX | isa.MODE_MEM | isa.SIZE_DW, 3, 1, 8),
+        Insn(isa.CLS_LDX | isa.MODE_MEM | isa.SIZE_DW, 4, 1, 16),
+        Insn(isa.CLS_ALU64 | isa.ALU_ADD | isa.SRC_X, 6, 4),
+        Insn(isa.CLS_ALU64 | isa.ALU_MOV, 0, 0, 0, 0),
+    ]
+    if store:
+        access = [Insn(isa.CLS_STX | isa.MODE_MEM | SIZES[size], 6, 2, off),
+                  Insn(isa.CLS_ALU64 | isa.ALU_ADD, 0, 0, 0, 1)]
+    else:
+        access = [Insn(isa.CLS_LDX | isa.MODE_MEM | SIZES[size], 5, 6, off),
+                  Insn(isa.CLS_ALU64 | isa.ALU_ADD | isa.SRC_X, 0, 5),
+                  Insn(isa.CLS_ALU64 | isa.ALU_ADD, 0, 0, 0, 1)]
+    body = access + [Insn(isa.CLS_ALU64 | isa.ALU_ADD, 6, 0, 0, stride),
+                     Insn(alu | isa.ALU_ADD, 2, 0, 0, step)]
+    if const_bound is not None:
+        back = Insn(jmp | op, 2, 0, 0, const_bound)
+    elif left:
+        back = Insn(jmp | op | isa.SRC_X, 2, 3, 0, 0)
+    else:
+        back = Insn(jmp | op | isa.SRC_X, 3, 2, 0, 0)
+    back = back._replace(off=-(len(body) + 1))
+    return Program(head + body + [back, Insn(isa.OP_EXIT)], data=DATA, rodata=RODATA)
+
+
+def _ctx(i0: int, n: int, delta: int) -> bytes:
+    return struct.pack("<QQq", i0 & (2**64 - 1), n & (2**64 - 1), delta) + CTX_TAIL
+
+
+def _check(program, ctx, budget, profile="femto"):
+    registry = builtin_registry(profile)
+    ref = interp_run(program, ctx=ctx, profile=profile, budget=budget, helpers=registry)
+    runs = {}
+    for name, opts in (("versioned", BackendOptions()),
+                       ("plain", BackendOptions(version_loops=False)),
+                       ("spilled", BackendOptions(registers=()))):
+        tr = translate(program, target="armv7m", profile=profile, budget=budget,
+                       backend_options=opts)
+        got = tr.run(ctx=ctx, helpers=registry)
+        problem = compare_outcomes(ref, got)
+        assert problem is None, f"{name}: {problem}\n{tr.ir_listing()}"
+        runs[name] = (tr, got)
+    return ref, runs
+
+
+SETTINGS = settings(max_examples=FUZZ_EXAMPLES or 80, deadline=None,
+                    derandomize=FUZZ_EXAMPLES is None,
+                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+
+
+@SETTINGS
+@given(shape=st.sampled_from(SHAPES), wide=st.booleans(),
+       region=st.sampled_from(list(BASES)), size=st.sampled_from([1, 2, 4, 8]),
+       stride=st.sampled_from([0, 1, 2, 4, 8, -1, -4, 3, 300]),
+       off=st.sampled_from([0, 0, 3, -2, 16]), store=st.booleans(),
+       const_bound=st.sampled_from([None, None, 0, 5, 17]),
+       i0=st.sampled_from([0, 1, 4, 5, 16, 17, 20, 0xFFFFFFFF, 2**32, 2**63, -3]),
+       trips=st.sampled_from([0, 1, 2, 5, 9, 15, (1 << 20) + 3]),
+       delta=st.integers(-40, 60), budget=st.sampled_from([0, 3, 8, 9, 10, 16, 60]))
+def test_counted_loops(shape, wide, region, size, stride, off, store, const_bound, i0, trips,
+                       delta, budget):
+    if store and region == "rodata":
+        store = False
+    # (always a budget: a generated bound may never be reached)
+    op, step, left = shape
+    n = i0 + step * trips if const_bound is None else const_bound
+    program = loop_program(shape, wide, region, size, stride, off, store, const_bound)
+    _check(program, _ctx(i0, n, delta), budget)
+
+
+@pytest.mark.parametrize("budget", [None, 7, 8, 9])
+def test_budget_boundary_and_fast_path(budget):
+    """A loop of 9 iterations (8 back edges) over ctx: with budget 8 it completes, with 7 it
+    stops at the 8th back edge; when the versioned copy runs it is cheaper."""
+    shape = (isa.JMP_JLT, 1, True)
+    program = loop_program(shape, False, "ctx", 4, 4, 24, False, None)
+    ref, runs = _check(program, _ctx(0, 9, 0), budget)
+    assert ref.status == (-8 if budget == 7 else 0)
+    versioned, plain = runs["versioned"][1].insns, runs["plain"][1].insns
+    assert runs["versioned"][0].machine.stats["loops_versioned"] == 1
+    if budget != 7:
+        assert versioned < plain - 8, (versioned, plain)
+
+
+@pytest.mark.parametrize("region", list(BASES))
+@pytest.mark.parametrize("where", ["first", "middle", "last", "none"])
+def test_walk_leaves_the_region(region, where):
+    """The range test fails (slow copy) and the walk faults at exactly the access that
+    leaves the region: the first, one in the middle, the last; or it stays inside."""
+    length = LENGTHS[region]
+    size, stride, iterations = 4, 4, 6
+    start = {"first": length - 2, "middle": length - 3 * stride - 2,
+             "last": length - (iterations - 1) * stride - 2, "none": 0}[where]
+    program = loop_program((isa.JMP_JNE, 1, True), True, region, size, stride, 0, False, None)
+    ref, _ = _check(program, _ctx(0, iterations, start), None)
+    assert ref.status == (0 if where == "none" else -2)
+
+
+@pytest.mark.parametrize("region", list(BASES))
+@pytest.mark.parametrize("size", [1, 4, 8])
+@pytest.mark.parametrize("forward", [True, False])
+@pytest.mark.parametrize("slack", [-1, 0, 1])
+def test_walk_edges_to_the_byte(region, size, forward, slack):
+    """Walks whose extreme access ends exactly at the region's end / starts exactly at its
+    start (slack 0: all inside), or one byte beyond (slack 1: the range test must fail and
+    the walk fault there), or one byte short (slack -1); forwards and backwards, the check
+    before the pointer step, so the first and the last access are both extremes."""
+    length = LENGTHS[region]
+    iterations = min(5, length // size - 1)  # the walk is shorter than the region
+    stride = size if forward else -size
+    if forward:  # the last access [start + 4*stride, +size) ends at length + slack
+        start = length + slack - size - (iterations - 1) * stride
+    else:  # the last access starts at -slack
+        start = -slack - (iterations - 1) * stride
+    program = loop_program((isa.JMP_JNE, 1, True), False, region, size, stride, 0, False, None)
+    ref, _ = _check(program, _ctx(0, iterations, start), None)
+    assert ref.status == (-2 if slack == 1 else 0)
+    # the same extremes on the first access: walking away from the edge
+    start = (length + slack - size) if not forward else -slack
+    ref, _ = _check(program, _ctx(0, iterations, start), None)
+    assert ref.status == (-2 if slack == 1 else 0)
