@@ -15,8 +15,6 @@ literal pool.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from femtojit.backends.armv7m import encode as E
 from femtojit.backends.armv7m import forms as F
 from femtojit.backends.armv7m import routines
@@ -35,6 +33,7 @@ from femtojit.backends.common.prep import (
     VmArg,
     VmParam,
 )
+from femtojit.backends.common.selector import Loc, SelectorBase, sequence_moves
 from femtojit.backends.common.vmabi import (
     PARAM_FIELDS,
     REGION_ENTRY_SIZE,
@@ -61,45 +60,25 @@ SWAPPED = {"eq": "eq", "ne": "ne", "ugt": "ult", "uge": "ule", "ult": "ugt", "ul
            "sgt": "slt", "sge": "sle", "slt": "sgt", "sle": "sge", "set": "set"}
 COMMUTATIVE = {"add", "mul", "and", "or", "xor"}
 
-Loc = tuple  # ("reg", n) | ("slot", byte offset) | ("const", value)
 
-
-class Selector:
+class Selector(SelectorBase):
     """Translates one prepared function; `run()` returns the filled Asm."""
+
+    target = "armv7m"
 
     def __init__(self, fn: T.Function, alloc: Allocation, frame: Frame, *, callx: bool,
                  vm: Var):
-        self.fn = fn
-        self.vm = vm
-        self.alloc = alloc
-        self.frame = frame
-        self.asm = Asm()
-        self.labels = {b.id: self.asm.label(f"b{b.id}") for b in fn.blocks}
+        super().__init__(fn, alloc, frame, vm, Asm())
         self.exit_label = self.asm.label("exit")
-        self.stubs: dict[tuple, Label] = {}
-        self.deferred: list[Callable[[], None]] = []
-        self.scan_variants: dict[tuple[int, int, int], Label] = {}
         self.scan_common: Label | None = None
         self.div_routines: dict[str, Label] = {}
-        self.helper_fault: Label | None = None
         self.has_callx = callx
         # compare-with-zero folding: the last op of a block computes the value its branch
         # tests against 0; computing it with a flag-setting instruction makes the CMP moot
         self.flag_target: Var | None = None
         self.flags_hold: Var | None = None
-        self.stats = {"guards_region": 0, "guards_cached": 0, "fault_stubs": 0}
 
     # ---- locations ------------------------------------------------------------------------
-
-    def where(self, operand) -> Loc:
-        if isinstance(operand, Const):
-            return ("const", operand.value)
-        kind, place = self.alloc.location(operand)
-        if kind == "reg":
-            return ("reg", place)
-        if operand == self.vm:  # a spilled vm pointer lives where the prologue pushed it
-            return ("slot", self.frame.vm_offset)
-        return ("slot", self.frame.slot_offset(place))
 
     def e(self, data: bytes | None) -> None:
         assert data is not None
@@ -177,25 +156,13 @@ class Selector:
     def parallel_move(self, moves: list[tuple[Loc, Loc]]) -> bool:
         """Perform dst := src for all pairs at once (dsts distinct; a slot is never both a
         destination and a source). Returns True if ip was used as a temporary."""
-        moves = [(d, s) for d, s in moves if d != s]
-        for d, s in moves:
-            if d[0] == "slot":
-                assert all(s2 != d for _, s2 in moves)
-                self.store_loc_to(s, SP, d[1], scratch=LR)
-        pending = [(d[1], s) for d, s in moves if d[0] == "reg"]
         used_ip = False
-        while pending:
-            sources = [s[1] for _, s in pending if s[0] == "reg"]
-            for i, (d, s) in enumerate(pending):
-                if d not in sources or (s == ("reg", d) and sources.count(d) == 1):
-                    self.load_loc(d, s)
-                    pending.pop(i)
-                    break
-            else:  # a cycle of register moves: break it through ip
-                d, s = pending[0]
-                self.mov_reg(IP, s[1])
-                used_ip = True
-                pending = [(d2, ("reg", IP) if s2 == s else s2) for d2, s2 in pending]
+        for d, s in sequence_moves(moves, IP):
+            if d[0] == "slot":
+                self.store_loc_to(s, SP, d[1], scratch=LR)
+            else:
+                self.load_loc(d[1], s)
+                used_ip = used_ip or d == ("reg", IP)
         return used_ip
 
     def vm_to(self, reg: int) -> None:
@@ -203,50 +170,27 @@ class Selector:
 
     # ---- stubs ----------------------------------------------------------------------------
 
-    def fault_stub(self, r0lo, r0hi, status: int) -> Label:
-        """A stub that ends the run with `status` and result (r0hi:r0lo) as they are here."""
-        lo, hi = self.where(r0lo), self.where(r0hi)
-        key = (lo, hi, status)
-        if key not in self.stubs:
-            label = self.asm.label(f"fault{-status}")
-            self.stubs[key] = label
-            self.stats["fault_stubs"] += 1
-
-            def emit():
-                self.asm.bind(label)
-                self.vm_to(IP)
-                self.store_loc_to(lo, IP, VM_RESULT)
-                self.store_loc_to(hi, IP, VM_RESULT + 4)
-                self.e(E.t1_mvn_imm(R0, -status - 1))
-                self.asm.b(self.exit_label)
-
-            self.deferred.append(emit)
-        return self.stubs[key]
+    def emit_fault_stub(self, lo: Loc, hi: Loc, status: int) -> None:
+        """vm->result = (hi:lo), r0 = status, then the shared exit."""
+        self.vm_to(IP)
+        self.store_loc_to(lo, IP, VM_RESULT)
+        self.store_loc_to(hi, IP, VM_RESULT + 4)
+        self.e(E.t1_mvn_imm(R0, -status - 1))
+        self.asm.b(self.exit_label)
 
     def helper_fault_stub(self) -> Label:
         """After a helper reported a fault: the result was stored before the call; the status
         is the helper's (ILLEGAL_CALL if it wrote a positive one)."""
-        if self.helper_fault is None:
-            label = self.asm.label("helper_fault")
-            self.helper_fault = label
 
-            def emit():
-                self.asm.bind(label)
-                self.vm_to(IP)
-                self.e(F.ldst("ldr", R0, IP, VM_STATUS))
-                self.e(E.t1_cmp_imm8(R0, 0))
-                self.e(E.t1_it(Cond.GT))
-                self.e(E.t1_mvn_imm(R0, -Status.ILLEGAL_CALL - 1))
-                self.asm.b(self.exit_label)
+        def body():
+            self.vm_to(IP)
+            self.e(F.ldst("ldr", R0, IP, VM_STATUS))
+            self.e(E.t1_cmp_imm8(R0, 0))
+            self.e(E.t1_it(Cond.GT))
+            self.e(E.t1_mvn_imm(R0, -Status.ILLEGAL_CALL - 1))
+            self.asm.b(self.exit_label)
 
-            self.deferred.append(emit)
-        return self.helper_fault
-
-    def scan_entry(self, size: int, perm: int, fill: int) -> Label:
-        key = (size, perm, fill)
-        if key not in self.scan_variants:
-            self.scan_variants[key] = self.asm.label(f"scan_{size}_{perm}_{fill}")
-        return self.scan_variants[key]
+        return self.deferred_stub(("helper",), "helper_fault", body)
 
     # ---- the function ---------------------------------------------------------------------
 
@@ -272,8 +216,7 @@ class Selector:
         self.e(F.ldst("str", R0, IP, VM_STATUS))
         self.epilogue()
         self.asm.tag = "out-of-line"
-        while self.deferred:
-            self.deferred.pop(0)()
+        self.flush_deferred()
         if self.scan_variants:
             common = asm.label("scan")
             for (size, perm, fill), label in sorted(self.scan_variants.items()):
@@ -309,14 +252,6 @@ class Selector:
             self.store_slot(R1, frame.depth_offset)
 
     # ---- ops ------------------------------------------------------------------------------
-
-    def op(self, op) -> None:
-        kind = type(op)
-        self.asm.tag = kind.__name__
-        handler = _HANDLERS.get(kind)
-        if handler is None:
-            raise NotImplementedError(f"armv7m: no instruction selection for {kind.__name__}")
-        handler(self, op)
 
     def op_mov(self, op: T.Mov) -> None:
         dst, src = self.where(op.d), self.where(op.a)
@@ -675,7 +610,7 @@ class Selector:
                 self.commit(g.climit, LR)
             self.asm.b(back)
 
-        self.deferred.append(slow_path)
+        self.defer(slow_path)
 
     # ---- checks and budget ----------------------------------------------------------------
 
@@ -1051,7 +986,7 @@ def pop_list(registers: list[int]) -> bytes:
     return E.t2_pop(registers)
 
 
-_HANDLERS = {
+Selector.handlers = {
     T.Mov: Selector.op_mov,
     T.Bin: Selector.op_bin,
     T.Un: Selector.op_un,

@@ -22,8 +22,6 @@ the region scan and the 64-bit division routines.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from femtojit.backends.common.prep import (
     GuardMem,
     HelperAddr,
@@ -36,6 +34,7 @@ from femtojit.backends.common.prep import (
     VmArg,
     VmParam,
 )
+from femtojit.backends.common.selector import Loc, SelectorBase, sequence_moves
 from femtojit.backends.common.vmabi import (
     PARAM_FIELDS,
     REGION_ENTRY_SIZE,
@@ -82,41 +81,21 @@ DIVISIONS = ("udiv", "urem", "sdiv", "srem")
 REG_OPS = {"mul": E.mul, "shl": E.sll, "lshr": E.srl, "ashr": E.sra, "udiv": E.divu,
            "urem": E.remu, "sdiv": E.div, "srem": E.rem}
 
-Loc = tuple  # ("reg", n) | ("slot", byte offset) | ("const", value)
 
-
-class Selector:
+class Selector(SelectorBase):
     """Translates one prepared function; `run()` returns the filled Asm."""
+
+    target = "rv32imc"
 
     def __init__(self, fn: T.Function, alloc: Allocation, frame: Frame, *, vm: Var,
                  aligned: set[int]):
-        self.fn = fn
-        self.vm = vm
-        self.alloc = alloc
-        self.frame = frame
+        super().__init__(fn, alloc, frame, vm, Asm())
         self.aligned = aligned
-        self.asm = Asm()
-        self.labels = {b.id: self.asm.label(f"b{b.id}") for b in fn.blocks}
         self.fault_exit = self.asm.label("fault_exit")
-        self.stubs: dict[tuple, Label] = {}
-        self.deferred: list[Callable[[], None]] = []
-        self.scan_variants: dict[tuple[int, int, int], Label] = {}
         self.div_routines: dict[str, Label] = {}
-        self.helper_fault: Label | None = None
-        self.stats = {"guards_region": 0, "guards_cached": 0, "fault_stubs": 0,
-                      "alignment_tests": 0}
+        self.stats["alignment_tests"] = 0
 
     # ---- locations ------------------------------------------------------------------------
-
-    def where(self, operand) -> Loc:
-        if isinstance(operand, Const):
-            return ("const", operand.value)
-        kind, place = self.alloc.location(operand)
-        if kind == "reg":
-            return ("reg", place)
-        if operand == self.vm:  # a spilled vm pointer has a slot of its own
-            return ("slot", self.frame.vm_offset)
-        return ("slot", self.frame.slot_offset(place))
 
     def e(self, data: bytes) -> None:
         self.asm.emit(data)
@@ -161,23 +140,11 @@ class Selector:
     def parallel_move(self, moves: list[tuple[Loc, Loc]], temp: int) -> None:
         """dst := src for all pairs at once (destinations distinct; a slot is never both a
         destination and a source). Cycles of register moves go through `temp`."""
-        moves = [(d, s) for d, s in moves if d != s]
-        for d, s in moves:
+        for d, s in sequence_moves(moves, temp):
             if d[0] == "slot":
-                assert all(s2 != d for _, s2 in moves)
                 self.e(F.sw(self.src_loc(s, temp), SP, d[1]))
-        pending = [(d[1], s) for d, s in moves if d[0] == "reg"]
-        while pending:
-            sources = [s[1] for _, s in pending if s[0] == "reg"]
-            for i, (d, s) in enumerate(pending):
-                if d not in sources:
-                    self.load_loc(d, s)
-                    pending.pop(i)
-                    break
-            else:  # a cycle of register moves: break it through temp
-                d, s = pending[0]
-                self.e(F.mv(temp, s[1]))
-                pending = [(d2, ("reg", temp) if s2 == s else s2) for d2, s2 in pending]
+            else:
+                self.load_loc(d[1], s)
 
     def src_loc(self, loc: Loc, scratch: int) -> int:
         if loc[0] == "reg":
@@ -199,67 +166,38 @@ class Selector:
 
     # ---- stubs ----------------------------------------------------------------------------
 
-    def fault_stub(self, r0lo, r0hi, status: int) -> Label:
-        """A stub that ends the run with `status` and result (r0hi:r0lo) as they are here."""
-        lo, hi = self.where(r0lo), self.where(r0hi)
-        key = (lo, hi, status)
-        if key not in self.stubs:
-            label = self.asm.label(f"fault{-status}")
-            self.stubs[key] = label
-            self.stats["fault_stubs"] += 1
-
-            def emit():
-                self.asm.bind(label)
-                self.load_loc(SA, self.where(self.vm))
-                self.e(F.sw(self.src_loc(lo, SB), SA, VM_RESULT))
-                self.e(F.sw(self.src_loc(hi, SB), SA, VM_RESULT + 4))
-                self.e(F.li(SB, status))
-                self.asm.j(self.fault_exit)
-
-            self.deferred.append(emit)
-        return self.stubs[key]
+    def emit_fault_stub(self, lo: Loc, hi: Loc, status: int) -> None:
+        """vm->result = (hi:lo), then the shared exit with `status`."""
+        self.load_loc(SA, self.where(self.vm))
+        self.e(F.sw(self.src_loc(lo, SB), SA, VM_RESULT))
+        self.e(F.sw(self.src_loc(hi, SB), SA, VM_RESULT + 4))
+        self.e(F.li(SB, status))
+        self.asm.j(self.fault_exit)
 
     def helper_fault_stub(self, r0: tuple | None = None) -> Label:
         """After a helper reported a fault (SB = vm->status): the status is the helper's
         (ILLEGAL_CALL if it wrote a positive one); the result is r0 from before the call,
         stored before the call (r0 None) or here from locations the call left alone."""
-        if self.helper_fault is None:
-            label = self.asm.label("helper_fault")
-            self.helper_fault = label
 
-            def emit():
-                self.asm.bind(label)
-                self.load_loc(SA, self.where(self.vm))
-                keep = self.asm.label("helper_status")
-                self.asm.branch("bge", ZERO, SB, keep)
-                self.e(F.li(SB, Status.ILLEGAL_CALL))
-                self.asm.bind(keep)
-                self.asm.j(self.fault_exit)
+        def common():
+            self.load_loc(SA, self.where(self.vm))
+            keep = self.asm.label("helper_status")
+            self.asm.branch("bge", ZERO, SB, keep)
+            self.e(F.li(SB, Status.ILLEGAL_CALL))
+            self.asm.bind(keep)
+            self.asm.j(self.fault_exit)
 
-            self.deferred.append(emit)
+        shared = self.deferred_stub(("helper",), "helper_fault", common)
         if r0 is None:
-            return self.helper_fault
-        key = ("helper", r0)
-        if key not in self.stubs:
-            stub = self.asm.label("helper_fault_r0")
-            self.stubs[key] = stub
-            common = self.helper_fault
+            return shared
 
-            def emit_r0():
-                self.asm.bind(stub)
-                self.load_loc(SA, self.where(self.vm))
-                self.e(F.sw(self.src_loc(r0[0], SC), SA, VM_RESULT))
-                self.e(F.sw(self.src_loc(r0[1], SC), SA, VM_RESULT + 4))
-                self.asm.j(common)
+        def store_r0():
+            self.load_loc(SA, self.where(self.vm))
+            self.e(F.sw(self.src_loc(r0[0], SC), SA, VM_RESULT))
+            self.e(F.sw(self.src_loc(r0[1], SC), SA, VM_RESULT + 4))
+            self.asm.j(shared)
 
-            self.deferred.append(emit_r0)
-        return self.stubs[key]
-
-    def scan_entry(self, size: int, perm: int, fill: int) -> Label:
-        key = (size, perm, fill)
-        if key not in self.scan_variants:
-            self.scan_variants[key] = self.asm.label(f"scan_{size}_{perm}_{fill}")
-        return self.scan_variants[key]
+        return self.deferred_stub(("helper", r0), "helper_fault_r0", store_r0)
 
     # ---- the function ---------------------------------------------------------------------
 
@@ -289,8 +227,7 @@ class Selector:
         self.e(F.sw(SB, SA, VM_STATUS))
         self.e(F.mv(A0, SB))
         self.epilogue()
-        while self.deferred:
-            self.deferred.pop(0)()
+        self.flush_deferred()
         if self.scan_variants:
             common = asm.label("scan")
             for (size, perm, fill), label in sorted(self.scan_variants.items()):
@@ -324,14 +261,6 @@ class Selector:
         self.e(E.c_jr(RA))
 
     # ---- ops ------------------------------------------------------------------------------
-
-    def op(self, op) -> None:
-        kind = type(op)
-        self.asm.tag = kind.__name__
-        handler = _HANDLERS.get(kind)
-        if handler is None:
-            raise NotImplementedError(f"rv32imc: no instruction selection for {kind.__name__}")
-        handler(self, op)
 
     def op_mov(self, op: T.Mov) -> None:
         dst, src = self.where(op.d), self.where(op.a)
@@ -701,7 +630,7 @@ class Selector:
                 self.bytewise(op, rb, op.off + delta)
             self.asm.j(back)
 
-        self.deferred.append(slow_path)
+        self.defer(slow_path)
 
     def access(self, op, rb: int, off: int) -> None:
         """The access as one instruction (two byte stores for an unaligned halfword store)."""
@@ -781,7 +710,7 @@ class Selector:
                 self.commit(g.climit, SB)
             self.asm.j(back)
 
-        self.deferred.append(slow_path)
+        self.defer(slow_path)
 
     # ---- checks and budget ----------------------------------------------------------------
 
@@ -1032,7 +961,7 @@ class Selector:
             self.asm.j(fall)
 
 
-_HANDLERS = {
+Selector.handlers = {
     T.Mov: Selector.op_mov,
     T.Bin: Selector.op_bin,
     T.Un: Selector.op_un,
