@@ -9,8 +9,9 @@ halfword or word access at an address that is not a multiple of its size (helper
 Python and do not go through the hook).
 
 `compare(program, ...)` runs the reference interpreter once and the rv32imc translation
-under every register map asked for (and without the IR passes), and fails with a readable
-message on the first difference in status, 64-bit result, memory or printf output.
+under every register map asked for (and without the IR passes, and without loop versions),
+and fails with a readable message on the first difference in status, 64-bit result, memory
+or printf output.
 """
 
 from __future__ import annotations
@@ -100,16 +101,16 @@ def compare(program: Program, *, ctx: bytes = b"", host=(), profile: str = "femt
     ref = interp_run(program, ctx=ctx, host=list(host), profile=profile, budget=first.budget,
                      helpers=registry, runtime=run_time)
     printed = stream.getvalue()
-    variants = [(name, regs, True) for name, regs in maps.items()]
+    variants = [(name, regs, True, True) for name, regs in maps.items()]
     if optimize_off_too:
-        variants.append(("no-opt", None, False))
-    for name, regs, optimize in variants:
+        variants += [("no-opt", None, False, True), ("loops-not-versioned", None, True, False)]
+    for name, regs, optimize, versions in variants:
         if name == "default" and optimize:
             tr = first
         else:
+            options = BackendOptions(registers=regs, use_hints=use_hints, version_loops=versions)
             tr = translate(program, target=TARGET, profile=profile, budget=budget, helpers=ids,
-                           optimize=optimize, verify=False,
-                           backend_options=BackendOptions(registers=regs, use_hints=use_hints))
+                           optimize=optimize, verify=False, backend_options=options)
         run_time, stream = runtime()
         got = tr.run(ctx=ctx, host=list(host), helpers=registry, runtime=run_time)
         problem = compare_outcomes(ref, got)

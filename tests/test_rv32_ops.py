@@ -46,14 +46,16 @@ COND_OPS = dict(zip(CONDS, [isa.JMP_JEQ, isa.JMP_JNE, isa.JMP_JGT, isa.JMP_JGE, 
 
 def check_program(program: Program, ctx: bytes, maps=OPS_MAPS, profile: str = "rfc"):
     """Interpreter vs rv32imc under each register map (the default one also with every
-    memory check through the cache); returns the reference result."""
+    memory check through the cache, and without loop versions); returns the reference."""
     registry = builtin_registry(profile)
     ref = interp_run(program, ctx=ctx, profile=profile, budget=None, helpers=registry)
     assert ref.status == 0
-    variants = [(name, regs, True) for name, regs in maps.items()] + [("cache", None, False)]
-    for name, regs, hints in variants:
+    variants = [(name, regs, True, True) for name, regs in maps.items()]
+    variants += [("cache", None, False, True), ("loops-not-versioned", None, True, False)]
+    for name, regs, hints, versions in variants:
+        options = BackendOptions(registers=regs, use_hints=hints, version_loops=versions)
         tr = translate(program, target=TARGET, profile=profile, budget=None,
-                       backend_options=BackendOptions(registers=regs, use_hints=hints))
+                       backend_options=options)
         got = tr.run(ctx=ctx, helpers=registry)
         problem = compare_outcomes(ref, got)
         if problem:

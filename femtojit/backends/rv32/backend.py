@@ -36,7 +36,7 @@ class Rv32Backend:
             raise TranslateError(f"rv32imc: {error}") from None
         # a branch compares two registers: only a zero limit (x0) needs no register
         prepared = prepare(fn, compare_imm_ok=lambda value: value == 0,
-                           use_hints=options.use_hints)
+                           use_hints=options.use_hints, version_loops=options.version_loops)
         pfn = prepared.fn
         keep_vm_at_faults(prepared)
         hoisted = hoist_loop_constants(prepared)
@@ -64,6 +64,7 @@ class Rv32Backend:
             instructions=out.instructions,
             cache_groups=prepared.cache_groups,
             constants_hoisted=hoisted,
+            loops_versioned=prepared.loops_versioned,
         )
         return MachineCode(
             target=self.name,
