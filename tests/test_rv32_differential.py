@@ -25,7 +25,7 @@ from femtojit.program import Program
 pytestmark = pytest.mark.usefixtures("strict_alignment")
 
 SMOKE = settings(
-    max_examples=FUZZ_EXAMPLES or 25,
+    max_examples=FUZZ_EXAMPLES or 40,
     deadline=None,
     derandomize=FUZZ_EXAMPLES is None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
