@@ -176,3 +176,36 @@ def test_walk_edges_to_the_byte(region, size, forward, slack):
     start = (length + slack - size) if not forward else -slack
     ref, _ = _check(program, _ctx(0, iterations, start), None)
     assert ref.status == (-2 if slack == 1 else 0)
+
+
+@pytest.mark.parametrize("budget", list(range(0, 30, 3)) + [8, 13, 14, 15, 16, 1000])
+@pytest.mark.parametrize("start", [24, 27])
+def test_inner_counted_branches(budget, start):
+    """A loop whose body takes a counted branch in some iterations (as bubble sort's swap
+    test does): the copy keeps those ticks as decrements after checking the budget covers
+    the worst case, so the budget runs out at exactly the same taken branch either way
+    (a loop after it spends what is left, so the budget the loop leaves shows in r0)."""
+    head = BASES["ctx"] + [
+        Insn(isa.CLS_ALU64 | isa.ALU_ADD, 6, 0, 0, start),  # the bytes after the header
+        Insn(isa.CLS_LDX | isa.MODE_MEM | isa.SIZE_DW, 2, 1, 0),
+        Insn(isa.CLS_LDX | isa.MODE_MEM | isa.SIZE_DW, 3, 1, 8),
+        Insn(isa.CLS_ALU64 | isa.ALU_MOV, 0, 0, 0, 0),
+    ]
+    body = [
+        Insn(isa.CLS_LDX | isa.MODE_MEM | isa.SIZE_B, 5, 6, 0),
+        Insn(isa.CLS_JMP | isa.JMP_JGT, 5, 0, 2, 160),  # taken for some bytes
+        Insn(isa.CLS_ALU64 | isa.ALU_ADD | isa.SRC_X, 0, 5),
+        Insn(isa.CLS_STX | isa.MODE_MEM | isa.SIZE_B, 6, 0, 1),
+        Insn(isa.CLS_ALU64 | isa.ALU_ADD, 6, 0, 0, 1),
+        Insn(isa.CLS_ALU | isa.ALU_ADD, 2, 0, 0, 1),
+    ]
+    back = Insn(isa.CLS_JMP32 | isa.JMP_JLT | isa.SRC_X, 2, 3, -(len(body) + 1), 0)
+    # then count up until the budget runs out: r0 shows exactly what the loop left
+    drain = [Insn(isa.CLS_ALU64 | isa.ALU_ADD, 0, 0, 0, 1000), Insn(isa.OP_JA, 0, 0, -2)]
+    program = Program(head + body + [back] + drain, data=DATA, rodata=RODATA)
+    ctx = struct.pack("<QQQ", 0, 12, 0) + bytes([150, 170, 3, 200, 161, 159] * 8)
+    ref, runs = _check(program, ctx, budget)
+    assert runs["versioned"][0].machine.stats["loops_versioned"] == 1
+    assert ref.status == -8
+    if budget == 1000:
+        assert runs["versioned"][1].insns < runs["plain"][1].insns

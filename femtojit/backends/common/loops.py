@@ -11,9 +11,11 @@ by T up front) and every hoistable check's whole range over the T + 1 iterations
 its hinted region, control enters a copy of the loop that has neither; otherwise the
 original loop runs unchanged. Exactness:
 
-- budget: the original loop takes exactly T back edges and has no other counted edge, so it
-  ticks exactly T times; with budget >= T none of those ticks faults, and the budget left
-  after the loop is the same. (If another fault stops the loop early, the run ends with that
+- budget: the original loop takes exactly T back edges; its other counted edges (k tick
+  blocks inside the body, each passed at most once per iteration) at most k (T + 1) more.
+  With budget >= T + k (T + 1) none of those ticks can fault, so the copy pays the T back
+  edges up front and keeps the inner ones as plain decrements: the budget left after the
+  loop is the same. (If another fault stops the loop early, the run ends with that
   fault in both versions; the budget left after a run is unspecified, docs/abi.md.)
 - checks: a check that runs every iteration, on a base that is loop-invariant or advanced by
   a constant every iteration, touches a set of addresses known on entry; if all of them lie
@@ -21,7 +23,7 @@ original loop runs unchanged. Exactness:
   permission allows the access), every one of those checks would pass.
 
 The loop must be innermost, leave only through its latch's branch (so it runs its iterations
-to the end unless something faults), contain no call, frame op or other budget tick, and
+to the end unless something faults), contain no call or frame op, and
 count with one induction variable `i += c` (c = +-1) compared with a loop-invariant bound
 (`ne`, or `ult` counting up / `ugt` counting down, entered from the right side of the
 bound). Every "runs every iteration" fact is checked on the loop body without its back edge,
@@ -148,11 +150,16 @@ def _version(fn, header, body, usable, region_start, region_length) -> bool:
     if back != [tick_block if tick_block is not None else latch]:
         return False
     body_ops = []
+    inner_ticks = []  # other counted edges in the loop (the body is acyclic without its back
+    # edge, so each is passed at most once per iteration)
     for bid in body:
         if bid == tick_block:
             continue
         block = blocks[bid]
         for i, op in enumerate(block.ops):
+            if isinstance(op, T.BudgetTick):
+                inner_ticks.append(op)
+                continue
             if not isinstance(op, ALLOWED):
                 return False
             body_ops.append((bid, i, op))
@@ -172,8 +179,8 @@ def _version(fn, header, body, usable, region_start, region_length) -> bool:
     for bid, i, op in body_ops:
         if not (isinstance(op, T.CheckMem) and usable(op)):
             continue
-        if not _must_pass(blocks, body, header, latch, bid):
-            continue
+        # (a check that does not run every iteration is fine: if the range test passes, every
+        # access it could make is inside the region)
         base = op.base
         if isinstance(base, Const):
             hoists.append(_Hoist(op, None, 0, False))
@@ -191,10 +198,12 @@ def _version(fn, header, body, usable, region_start, region_length) -> bool:
             continue
         after = (order[d[0]], d[1]) < (order[bid], i)
         hoists.append(_Hoist(op, base, stride, after))
+    if inner_ticks and tick_block is None:
+        return False
     if tick_block is None and not hoists:
         return False
     _build(fn, header, body, latch, stay, leave, tick_block, iv, bound, cond, step, hoists,
-           region_start, region_length, preds)
+           region_start, region_length, preds, len(inner_ticks))
     return True
 
 
@@ -272,7 +281,7 @@ def _order(blocks, body, header, latch) -> dict[int, int]:
 
 
 def _build(fn, header, body, latch, stay, leave, tick_block, iv, bound, cond, step, hoists,
-           region_start, region_length, preds):
+           region_start, region_length, preds, inner_ticks):
     blocks = fn.block_map()
     next_id = max(b.id for b in fn.blocks) + 1
     new_blocks: list[T.Block] = []
@@ -292,7 +301,9 @@ def _build(fn, header, body, latch, stay, leave, tick_block, iv, bound, cond, st
     fast_blocks = []
     for bid in [b.id for b in fn.blocks if b.id in copies]:
         src = blocks[bid]
-        ops = [op.copy() for op in src.ops if id(op) not in hoisted]
+        # inner counted edges become plain decrements: the budget test covers them
+        ops = [T.Bin("sub", op.counter, op.counter, Const(1)) if isinstance(op, T.BudgetTick)
+               else op.copy() for op in src.ops if id(op) not in hoisted]
         term = src.term.copy()
         for old in set(term.successors()):
             new = copies.get(old)
@@ -338,7 +349,12 @@ def _build(fn, header, body, latch, stay, leave, tick_block, iv, bound, cond, st
     bail("ugt", trips, Const(MAX_TRIPS))
     if tick_block is not None:
         budget = blocks[tick_block].ops[0].counter
-        bail("ult", budget, trips)
+        need = trips
+        if inner_ticks:  # at most inner_ticks more per iteration, T + 1 iterations
+            need = new_var("need")
+            cur.ops.append(T.Bin("mul", need, trips, Const(inner_ticks + 1)))
+            cur.ops.append(T.Bin("add", need, need, Const(inner_ticks)))
+        bail("ult", budget, need)
     for h in hoists:
         c = h.check
         size = c.size
