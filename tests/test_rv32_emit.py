@@ -24,13 +24,16 @@ from femtojit.backends.rv32.encode import A0, A1, A6, S0, SP, T0, T5, ZERO
 LINE = re.compile(r"^\s*([0-9a-f]+):\s+([0-9a-f]+)\s+(\S+)\s*(.*)$")
 
 
-def objdump(code: bytes, tmp_path) -> list[tuple[int, int, str, str]]:
-    """(address, size, mnemonic, operands) per instruction, aliases off."""
+def objdump(code: bytes, tmp_path, start: int = 0, stop: int | None = None
+            ) -> list[tuple[int, int, str, str]]:
+    """(address, size, mnemonic, operands) per instruction in [start, stop), aliases off."""
     tool = require_tool("riscv64-unknown-elf-objdump")
     path = tmp_path / "code.bin"
     path.write_bytes(code)
+    window = [f"--start-address={start}", f"--stop-address={stop or len(code)}"]
     out = subprocess.run([tool, "-D", "-b", "binary", "-m", "riscv:rv32", "-M", "no-aliases",
-                          str(path)], capture_output=True, text=True, check=True).stdout
+                          *window, str(path)], capture_output=True, text=True,
+                         check=True).stdout
     rows = []
     for line in out.splitlines():
         match = LINE.match(line)
@@ -54,8 +57,10 @@ FORMS = {
     "beqz": [(2, ["c.beqz"], 0, (-256, 254)), (4, ["beq"], 0, (-4096, 4094)),
              (8, ["bne", "jal"], 4, (-(1 << 20), (1 << 20) - 2))],
     "bltu": [(4, ["bltu"], 0, (-4096, 4094)),
-             (8, ["bgeu", "jal"], 4, (-(1 << 20), (1 << 20) - 2))],
-    "j": [(2, ["c.j"], 0, (-2048, 2046)), (4, ["jal"], 0, (-(1 << 20), (1 << 20) - 2))],
+             (8, ["bgeu", "jal"], 4, (-(1 << 20), (1 << 20) - 2)),
+             (12, ["bgeu", "auipc", "jalr"], 4, (-(1 << 31), (1 << 31) - 1))],
+    "j": [(2, ["c.j"], 0, (-2048, 2046)), (4, ["jal"], 0, (-(1 << 20), (1 << 20) - 2)),
+          (8, ["auipc", "jalr"], 0, (-(1 << 31), (1 << 31) - 1))],
 }
 
 
@@ -69,8 +74,8 @@ def expected(what: str, size: int, backwards: bool) -> list[str]:
 
 
 GAPS = {"beqz": [250, 252, 254, 256, 258, 4090, 4092, 4094, 4096, 5000],
-        "bltu": [4088, 4090, 4092, 4094, 4096, 100_000],
-        "j": [2042, 2044, 2046, 2048, 70_000]}
+        "bltu": [4088, 4090, 4092, 4094, 4096, 100_000, 1_048_568, 1_048_572, 1_100_000],
+        "j": [2042, 2044, 2046, 2048, 70_000, 1_048_572, 1_048_576]}
 CASES = [(what, size) for what, sizes in GAPS.items() for size in sizes]
 
 
@@ -93,15 +98,23 @@ def test_branch_reach(what, size, backwards, tmp_path):
         asm.bind(target)
     asm.emit(E.c_nop())
     out = asm.assemble()
-    rows = objdump(out.code, tmp_path)
     expect = expected(what, size, backwards)
     at = size if backwards else 0
-    branch = [r for r in rows if r[0] >= at][: len(expect)]
+    branch = objdump(out.code, tmp_path, at, at + 16)[: len(expect)]
     assert [r[2] for r in branch] == expect, branch
-    dest = int(branch[-1][3].split(",")[-1].split()[0], 16)
+    if expect[-1] == "jalr":  # auipc t3, hi; jalr zero, lo(t3)
+        hi = int(branch[-2][3].split(",")[1], 16)
+        lo = int(branch[-1][3].split(",")[1].split("(")[0])
+        dest = (branch[-2][0] + (hi << 12) + lo) & 0xFFFFFFFF
+        if dest >= 1 << 31:
+            dest -= 1 << 32
+        assert branch[-2][3].startswith("t3,") and "(t3)" in branch[-1][3]
+    else:
+        dest = int(branch[-1][3].split(",")[-1].split()[0], 16)
     assert dest == out.labels["target"]
-    if len(expect) == 2:  # the inverted branch skips exactly the jal
-        assert int(branch[0][3].split(",")[-1].split()[0], 16) == branch[1][0] + 4
+    if len(expect) > 1 and expect[0] != "auipc":  # the inverted branch skips the rest
+        skip = int(branch[0][3].split(",")[-1].split()[0], 16)
+        assert skip == branch[0][0] + sum(r[1] for r in branch)
 
 
 def test_forms_pick_compressed_encodings():

@@ -4,8 +4,11 @@ Built on the target-independent `common.assembler.Assembler`; the relaxable item
 
 - a conditional branch `b<cond> rs1, rs2, label`: `c.beqz`/`c.bnez` (2 bytes, +-256 B) when
   it compares a register of x8-x15 with x0 for (in)equality, the B-type (4 bytes, +-4 KiB),
-  else the inverted B-type over a `jal x0` (8 bytes, +-1 MiB);
+  the inverted B-type over a `jal x0` (8 bytes, +-1 MiB), else over `auipc`+`jalr` (12);
 - a jump `j label`: `c.j` (2 bytes, +-2 KiB), `jal x0` (4, +-1 MiB), `auipc`+`jalr` (8);
+
+The far forms (`auipc`+`jalr`) need a register for the upper part: t3 (FAR_TEMP), which
+instruction selection never keeps a value in across a branch or jump.
 - a call of a local routine `jal link, label`: `c.jal` (2, link ra only), `jal` (4),
   `auipc`+`jalr` (8);
 - a code address `la rd, label` (local-call return addresses): `auipc`+`addi` (8).
@@ -19,7 +22,10 @@ from __future__ import annotations
 
 from femtojit.backends.common.assembler import Assembler, Label, Relaxable
 from femtojit.backends.rv32 import encode as E
-from femtojit.backends.rv32.encode import RA, ZERO
+from femtojit.backends.rv32.encode import RA, T3, ZERO
+
+#: The register a far jump or branch builds its target address in.
+FAR_TEMP = T3
 
 #: B-type encoders and the condition each one inverts to.
 BRANCHES = {
@@ -41,7 +47,7 @@ class CondBranch(Relaxable):
         return f"{self.kind} x{self.rs1}, x{self.rs2}, {self.target.name}"
 
     def sizes(self) -> tuple[int, ...]:
-        return (2, 4, 8) if self.short else (4, 8)
+        return (2, 4, 8, 12) if self.short else (4, 8, 12)
 
     def fits(self, at: int, context) -> bool:
         size = self.sizes()[self.form]
@@ -50,7 +56,9 @@ class CondBranch(Relaxable):
             return E.C_BRANCH.fits(at, offset)
         if size == 4:
             return E.BRANCH.fits(at, offset)
-        return E.JAL.fits(at + 4, offset - 4)
+        if size == 8:
+            return E.JAL.fits(at + 4, offset - 4)
+        return E.AUIPC_JALR.fits(at + 4, offset - 4)
 
     def encode(self, at: int, context) -> tuple[bytes, int]:
         size = self.sizes()[self.form]
@@ -61,8 +69,12 @@ class CondBranch(Relaxable):
         encoder, inverse = BRANCHES[self.kind]
         if size == 4:
             return encoder(self.rs1, self.rs2, E.BRANCH.displacement(at, offset)), 1
-        skip = BRANCHES[inverse][0](self.rs1, self.rs2, 8)
-        return skip + E.jal(ZERO, E.JAL.displacement(at + 4, offset - 4)), 2
+        skip = BRANCHES[inverse][0](self.rs1, self.rs2, size)
+        if size == 8:
+            return skip + E.jal(ZERO, E.JAL.displacement(at + 4, offset - 4)), 2
+        far = bytearray(E.auipc(FAR_TEMP, 0) + E.jalr(ZERO, FAR_TEMP, 0))
+        E.AUIPC_JALR.patch(far, 0, offset - 4)
+        return skip + bytes(far), 3
 
 
 class Jump(Relaxable):
@@ -92,7 +104,7 @@ class Jump(Relaxable):
             return (E.c_j(disp) if self.link == ZERO else E.c_jal(disp)), 1
         if size == 4:
             return E.jal(self.link, E.JAL.displacement(at, offset)), 1
-        temp = self.link if self.link != ZERO else E.T6
+        temp = self.link if self.link != ZERO else FAR_TEMP
         code = bytearray(E.auipc(temp, 0) + E.jalr(self.link, temp, 0))
         E.AUIPC_JALR.patch(code, 0, offset)
         return bytes(code), 2
