@@ -1052,6 +1052,21 @@ def _lsb_width(lsb: int, width: int) -> tuple[int, int]:
     return lsb, width
 
 
+def t1_usat(rd: int, sat: int, rn: int, shift: Shift | None = None) -> bytes:
+    """A7.7.213 USAT T1: `USAT <Rd>, #0..31, <Rn>{, LSL #1..31 | ASR #1..31}`: Rn (signed)
+    clamped to [0, 2^sat - 1]."""
+    sat = check_range("sat", sat, 0, 31)
+    sh, amount = 0, 0
+    if shift is not None:
+        kind = SRType(shift.kind)
+        if kind not in (SRType.LSL, SRType.ASR):
+            raise EncodingError("USAT shifts by LSL or ASR only")
+        amount = check_range(f"{kind.name} amount", shift.amount, 1, 31)
+        sh = 1 if kind is SRType.ASR else 0
+    hw1 = 0b11110011100 << 5 | sh << 5 | _general("Rn", rn)
+    return _t32(hw1, (amount >> 2) << 12 | _general("Rd", rd) << 8 | (amount & 3) << 6 | sat)
+
+
 def t1_sbfx(rd: int, rn: int, lsb: int, width: int) -> bytes:
     """A7.7.126 SBFX T1: `SBFX <Rd>, <Rn>, #<lsb>, #<width>` (signed bit-field extract)."""
     lsb, width = _lsb_width(lsb, width)

@@ -77,6 +77,7 @@ class Selector(SelectorBase):
         # tests against 0; computing it with a flag-setting instruction makes the CMP moot
         self.flag_target: Var | None = None
         self.flags_hold: Var | None = None
+        self.live = None  # liveness of fn, computed when a peephole needs it
 
     # ---- locations ------------------------------------------------------------------------
 
@@ -150,6 +151,16 @@ class Selector(SelectorBase):
             self.load_loc(LR, llo)
             self.e(E.t1_strd_imm(LR, LR, base, offset))
             return
+        if llo[0] == "reg" or lhi[0] == "reg":  # the other half through lr, then STRD
+            self.load_loc(LR, lhi if llo[0] == "reg" else llo)
+            pair = (llo[1], LR) if llo[0] == "reg" else (LR, lhi[1])
+            self.e(E.t1_strd_imm(pair[0], pair[1], base, offset))
+            return
+        if base != IP:
+            self.load_loc(LR, llo)
+            self.load_loc(IP, lhi)
+            self.e(E.t1_strd_imm(LR, IP, base, offset))
+            return
         self.store_loc_to(llo, base, offset)
         self.store_loc_to(lhi, base, offset + 4)
 
@@ -203,10 +214,17 @@ class Selector(SelectorBase):
             next_id = blocks[i + 1].id if i + 1 < len(blocks) else None
             self.flags_hold = None
             setter = flag_setter(block)
+            fused = self.mla_fusions(block)
             for j, op in enumerate(block.ops):
                 self.flag_target = zero_test(block.term) if j == setter else None
                 if not flag_neutral(op):
                     self.flags_hold = None
+                if j in fused:
+                    mul, acc = fused[j]
+                    if mul is not None:
+                        self.asm.tag = "Bin"
+                        self.mla(op.d, mul.a, mul.b, acc)
+                    continue
                 self.op(op)
             self.flag_target = None
             self.terminator(block.term, next_id)
@@ -230,6 +248,58 @@ class Selector(SelectorBase):
                     routines.emit_signed_div64(asm, self.div_routines[name], core,
                                                remainder=name == "srem")
         return asm
+
+    def mla_fusions(self, block: T.Block) -> dict:
+        """`t = mul a, b; ...; d = add t, x` with t read nowhere else: one MLA at the add.
+        Returns index -> (None, None) for the mul (skipped) and (mul, x) for the add."""
+        if self.live is None:
+            from femtojit.ir.analysis import liveness
+
+            self.live = liveness(self.fn)
+        ops = block.ops
+        after = self.live.op_live_out(block.id)
+        out: dict[int, tuple] = {}
+        for i, op in enumerate(ops):
+            if not (isinstance(op, T.Bin) and op.op == "add") or i in out:
+                continue
+            for t, x in ((op.a, op.b), (op.b, op.a)):
+                if not isinstance(t, Var) or (after[i] >> t.n) & 1 or t == x:
+                    continue
+                j = next((k for k in range(i - 1, -1, -1) if t in ops[k].defs()
+                          or t in ops[k].uses()), None)
+                if j is None or j in out:
+                    continue
+                mul = ops[j]
+                if not (isinstance(mul, T.Bin) and mul.op == "mul" and mul.d == t):
+                    continue
+                inputs = [v for v in (mul.a, mul.b) if isinstance(v, Var)]
+                if any(isinstance(v, Const) and v.value & (v.value - 1) == 0
+                       for v in (mul.a, mul.b)):  # by a power of two: a shift is as short
+                    continue
+                if any(set(inputs) & set(ops[k].defs()) for k in range(j + 1, i)):
+                    continue
+                if sum(self.where(v)[0] != "reg" for v in (mul.a, mul.b, x)) > 2:
+                    continue
+                out[j] = (None, None)
+                out[i] = (mul, x)
+                break
+        return out
+
+    def mla(self, d: Var, a, b, x) -> None:
+        """d := a * b + x."""
+        regs = []
+        scratch = [IP, LR]
+        for v in (a, b, x):
+            loc = self.where(v)
+            if loc[0] == "reg":
+                regs.append(loc[1])
+            else:
+                reg = scratch.pop(0)
+                self.load_loc(reg, loc)
+                regs.append(reg)
+        rd = self.dest(d, IP)
+        self.e(E.t1_mla(rd, regs[0], regs[1], regs[2]))
+        self.commit(d, rd)
 
     def adjust_sp(self, amount: int) -> None:
         """sp += amount (negative: reserve)."""
@@ -292,9 +362,8 @@ class Selector(SelectorBase):
         if op.size == 1:
             return
         rd = self.in_reg(op.d, IP)
-        self.e(F.sub_imm(rd, rd, op.size - 1, F.SET))
-        self.e(E.t1_it(Cond.CC))
-        self.e(E.t1_movs_imm8(rd, 0) if rd < 8 else E.t2_mov_imm(rd, 0))
+        self.e(F.sub_imm(rd, rd, op.size - 1))
+        self.e(E.t1_usat(rd, 31, rd))  # below 0: 0 (regions are shorter than 2^31 bytes)
         self.commit(op.d, rd)
 
     def op_keepvm(self, op: KeepVm) -> None:
@@ -687,15 +756,25 @@ class Selector(SelectorBase):
                 for half, value in ((0, lo), (1, hi)):
                     if value is not None:
                         self.store_loc_to(self.where(value), rv, VM_REGS + 8 * reg + 4 * half)
-        self.e(E.t3_add_imm(LR, rv, VM_REGS))  # &vm->regs (rv may be ip: used up here)
-        self.load_loc(IP, self.where(op.target))  # the helper, or the table (callx)
-        # r0 = fc, r1 = &vm->regs (lr is no destination: no cycle, ip is not needed)
-        assert not self.parallel_move([(("reg", R0), self.where(op.fc)), (("reg", R1),
-                                                                          ("reg", LR))])
+        target, fc = self.where(op.target), self.where(op.fc)
+        # r0 = fc, r1 = &vm->regs; the helper's address stays in its own register when it
+        # is neither (else ip)
+        in_place = (not callx and target[0] == "reg" and target[1] not in (R0, R1)
+                    and fc != ("reg", R1) and rv != R1)
+        if in_place:
+            self.e(E.t3_add_imm(R1, rv, VM_REGS))
+            self.load_loc(R0, fc)
+            call = target[1]
+        else:
+            self.e(E.t3_add_imm(LR, rv, VM_REGS))  # &vm->regs (rv may be ip: used up here)
+            self.load_loc(IP, target)  # the helper, or the table (callx)
+            # (lr is no destination: no cycle, so ip is not needed as a temporary)
+            assert not self.parallel_move([(("reg", R0), fc), (("reg", R1), ("reg", LR))])
+            call = IP
         if callx:
             self.load_slot(R2, self.frame.callx_offset)
             self.e(E.t2_ldr_reg(IP, IP, R2, 2))
-        self.e(E.t1_blx_reg(IP))
+        self.e(E.t1_blx_reg(call))
         rv = self.vm_after_call()
         self.e(F.ldst("ldr", R2, rv, VM_STATUS))
         self.asm.cbz(R2, self.helper_fault_stub(), nonzero=True)

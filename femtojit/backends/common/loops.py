@@ -364,18 +364,26 @@ def _build(fn, header, body, latch, stay, leave, tick_block, iv, bound, cond, st
             base_lo = c.base
             cur.ops.append(T.Mov(span, Const(size)))
         else:
-            first_base = new_var("first")
-            cur.ops.append(T.Bin("add", first_base, h.base, Const((h.stride if h.after_step
-                                                                    else 0) & M32)))
+            first_base = h.base
+            if h.after_step:
+                first_base = new_var("first")
+                cur.ops.append(T.Bin("add", first_base, h.base, Const(h.stride & M32)))
             moved = new_var("moved")
-            cur.ops.append(T.Bin("mul", moved, trips, Const(abs(h.stride))))
+            stride = abs(h.stride)
+            if stride & (stride - 1) == 0:
+                cur.ops.append(T.Bin("shl", moved, trips, Const(stride.bit_length() - 1)))
+            else:
+                cur.ops.append(T.Bin("mul", moved, trips, Const(stride)))
             cur.ops.append(T.Bin("add", span, moved, Const(size)))
             if h.stride > 0:
                 base_lo = first_base
             else:
                 base_lo = new_var("low")
                 cur.ops.append(T.Bin("sub", base_lo, first_base, moved))
-        cur.ops.append(T.Bin("add", lo, base_lo, Const(c.off & M32)))
+        if c.off:
+            cur.ops.append(T.Bin("add", lo, base_lo, Const(c.off & M32)))
+        else:
+            lo = base_lo
         t = new_var("t")
         cur.ops.append(T.Bin("sub", t, lo, region_start(c.region)))
         length = region_length(c.region)

@@ -252,6 +252,7 @@ def prepare(
     """
     fn = fn.copy()
     narrow_extensions(fn)
+    local_cse(fn)
     vm = fn.new_var("vm")
     prologue_ops: list[Op] = [VmArg(vm)]
     params: dict[str, Var] = {}
@@ -398,6 +399,38 @@ def prepare(
     if has_calls:
         elide_call_traffic(fn)
     return Prepared(fn, vm, prologue.id, guards, len(groups), versioned_count)
+
+
+_COMMUTATIVE = {"add", "mul", "and", "or", "xor"}
+
+
+def local_cse(fn: T.Function) -> None:
+    """Within a block, a Bin/Un computing what an earlier one computed (same operation, same
+    operands, none of them nor the earlier result redefined since) becomes a Mov of the
+    earlier result (clang's 64-bit multiply lowering computes lo*hi twice, for example)."""
+    for block in fn.blocks:
+        seen: dict[tuple, Var] = {}
+        for i, op in enumerate(block.ops):
+            if isinstance(op, T.Bin):
+                a, b = op.a, op.b
+                if op.op in _COMMUTATIVE and repr(b) < repr(a):
+                    a, b = b, a
+                key = ("bin", op.op, a, b)
+            elif isinstance(op, T.Un):
+                key = ("un", op.op, op.a)
+            else:
+                key = None
+            earlier = seen.get(key) if key is not None else None
+            if earlier is not None and earlier != op.d:
+                block.ops[i] = op = T.Mov(op.d, earlier)
+            defs = set(op.defs())
+            if defs:
+                seen = {k: v for k, v in seen.items()
+                        if v not in defs and not defs.intersection(x for x in k[2:]
+                                                                   if isinstance(x, Var))}
+            if key is not None and earlier is None and op.d not in (
+                    x for x in key[2:] if isinstance(x, Var)):
+                seen[key] = op.d
 
 
 def narrow_extensions(fn: T.Function) -> None:
