@@ -209,3 +209,34 @@ def test_inner_counted_branches(budget, start):
     assert ref.status == -8
     if budget == 1000:
         assert runs["versioned"][1].insns < runs["plain"][1].insns
+
+
+@pytest.mark.parametrize("budget", [0, 4, 9, 10, 11, 12, 20, 21, 22, 23, 1000])
+@pytest.mark.parametrize("stop", [0, 3, 11, 99])
+@pytest.mark.parametrize("after_step", [False, True])
+def test_early_exits(budget, stop, after_step):
+    """A counted loop with a second, data-dependent exit (as insertion sort's inner loop
+    has), before or after the counter's step: the copy pays the back edges actually taken
+    on whichever way it leaves; a loop after it spends what is left (observable in r0)."""
+    step = Insn(isa.CLS_ALU | isa.ALU_ADD, 2, 0, 0, 1)
+    load = Insn(isa.CLS_LDX | isa.MODE_MEM | isa.SIZE_B, 5, 6, 0)
+    body = [load, Insn(isa.CLS_ALU64 | isa.ALU_ADD | isa.SRC_X, 0, 5)]
+    leave = Insn(isa.CLS_JMP | isa.JMP_JEQ, 2 if after_step else 5, 0, 0, stop)
+    body += [step, leave] if after_step else [leave, step]
+    body += [Insn(isa.CLS_ALU64 | isa.ALU_ADD, 6, 0, 0, 1)]
+    back = Insn(isa.CLS_JMP32 | isa.JMP_JLT | isa.SRC_X, 2, 3, -(len(body) + 1), 0)
+    drain = [Insn(isa.CLS_ALU64 | isa.ALU_ADD, 0, 0, 0, 1000), Insn(isa.OP_JA, 0, 0, -2)]
+    body_index = {id(x): i for i, x in enumerate(body)}
+    leave_at = body_index[id(leave)]
+    body[leave_at] = leave._replace(off=len(body) - leave_at)  # to the drain
+    head = BASES["ctx"] + [
+        Insn(isa.CLS_ALU64 | isa.ALU_ADD, 6, 0, 0, 24),
+        Insn(isa.CLS_LDX | isa.MODE_MEM | isa.SIZE_DW, 2, 1, 0),
+        Insn(isa.CLS_LDX | isa.MODE_MEM | isa.SIZE_DW, 3, 1, 8),
+        Insn(isa.CLS_ALU64 | isa.ALU_MOV, 0, 0, 0, 0),
+    ]
+    program = Program(head + body + [back] + drain, data=DATA, rodata=RODATA)
+    ctx = struct.pack("<QQQ", 0, 14, 0) + bytes([9, 8, 7, 3, 6, 5, 4, 0, 2, 11, 1] * 4)
+    ref, runs = _check(program, ctx, budget)
+    assert runs["versioned"][0].machine.stats["loops_versioned"] == 1
+    assert ref.status == -8

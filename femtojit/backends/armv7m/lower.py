@@ -209,7 +209,9 @@ class Selector(SelectorBase):
         frame, asm = self.frame, self.asm
         self.prologue()
         blocks = self.fn.blocks
+        self.position = {b.id: i for i, b in enumerate(blocks)}
         for i, block in enumerate(blocks):
+            self.current = i
             asm.bind(self.labels[block.id])
             next_id = blocks[i + 1].id if i + 1 < len(blocks) else None
             self.flags_hold = None
@@ -915,6 +917,10 @@ class Selector(SelectorBase):
             if t.taken == next_id:
                 self.asm.cbz(reg, fall, not nonzero)
                 return
+            if self.backward(t.fallthrough) and not self.backward(t.taken):
+                self.asm.cbz(reg, fall, not nonzero)  # (relaxes to cmp + b<c>: backward)
+                self.asm.b(taken)
+                return
             self.asm.cbz(reg, taken, nonzero)
             self.asm.b(fall)
             return
@@ -923,9 +929,17 @@ class Selector(SelectorBase):
             self.asm.b(taken, cond)
         elif t.taken == next_id:
             self.asm.b(fall, cond.invert())
+        elif self.backward(t.fallthrough) and not self.backward(t.taken):
+            # a loop's back edge: the conditional branch goes back, the exit jumps once
+            self.asm.b(fall, cond.invert())
+            self.asm.b(taken)
         else:
             self.asm.b(taken, cond)
             self.asm.b(fall)
+
+    def backward(self, block_id: int) -> bool:
+        """Is the block laid out at or before the one being emitted?"""
+        return self.position[block_id] <= self.current
 
     def compare(self, t: T.Branch) -> tuple:
         """Emit the comparison; ("cond", Cond) for the taken condition, or ("cbz", reg,

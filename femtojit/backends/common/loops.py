@@ -11,19 +11,21 @@ by T up front) and every hoistable check's whole range over the T + 1 iterations
 its hinted region, control enters a copy of the loop that has neither; otherwise the
 original loop runs unchanged. Exactness:
 
-- budget: the original loop takes exactly T back edges; its other counted edges (k tick
-  blocks inside the body, each passed at most once per iteration) at most k (T + 1) more.
-  With budget >= T + k (T + 1) none of those ticks can fault, so the copy pays the T back
-  edges up front and keeps the inner ones as plain decrements: the budget left after the
-  loop is the same. (If another fault stops the loop early, the run ends with that
-  fault in both versions; the budget left after a run is unspecified, docs/abi.md.)
+- budget: the original loop takes at most T back edges (T when it leaves through the latch;
+  fewer when it leaves early); its other counted edges (k ticks inside the body, each passed
+  at most once per iteration) at most k (T + 1) more. With budget >= T + k (T + 1) none of
+  those ticks can fault, so the copy has no back-edge tick and keeps the inner ones as plain
+  decrements; on every way out of the copy it pays the back edges actually taken, which the
+  counter tells (k - 1 in iteration k: its value minus its value on entry, less one where
+  the exit lies after the counter's step). The budget left after the loop is the same.
 - checks: a check that runs every iteration, on a base that is loop-invariant or advanced by
   a constant every iteration, touches a set of addresses known on entry; if all of them lie
   in the hinted region (a fixed region: none overlaps it, so it is the first match, and its
   permission allows the access), every one of those checks would pass.
 
-The loop must be innermost, leave only through its latch's branch (so it runs its iterations
-to the end unless something faults), contain no call or frame op, and
+The loop must be innermost, jump back to its header from one place (the latch's branch, or
+the tick block it feeds), contain no call or frame op, have every exit on the same side of
+the counter's step on every path, and
 count with one induction variable `i += c` (c = +-1) compared with a loop-invariant bound
 (`ne`, or `ult` counting up / `ugt` counting down, entered from the right side of the
 bound). Every "runs every iteration" fact is checked on the loop body without its back edge,
@@ -100,6 +102,22 @@ def _must_pass(blocks: dict, body: set[int], header: int, latch: int, block: int
     return True
 
 
+def _reaches(blocks: dict, body: set[int], header: int, src: int, dst: int) -> bool:
+    """Is there a path src -> dst inside the loop without its back edge?"""
+    if src == dst:
+        return True
+    seen = {src}
+    work = [src]
+    while work:
+        for succ in blocks[work.pop()].successors():
+            if succ == dst:
+                return True
+            if succ in body and succ != header and succ not in seen:
+                seen.add(succ)
+                work.append(succ)
+    return False
+
+
 def _single_def(body_ops, var: Var):
     """The (block id, index, op) defining var in the loop, if there is exactly one."""
     found = [(bid, i, op) for bid, i, op in body_ops if var in op.defs()]
@@ -126,29 +144,32 @@ def _version(fn, header, body, usable, region_start, region_length) -> bool:
     loops = natural_loops(fn)
     if any(h != header and h in body for h in loops):
         return False  # not innermost
-    # the exit: exactly one block leaves the loop, through a 32-bit Branch
-    exits = [b for b in body if any(s not in body for s in blocks[b].successors())]
-    if len(exits) != 1:
+    # the back edge: one block jumps back to the header, a tick block (fed by the latch) or
+    # the latch itself; the latch's Branch decides between going on and leaving
+    preds = predecessors(fn)
+    back = [p for p in preds[header] if p in body]
+    if len(back) != 1:
         return False
-    latch = exits[0]
+    tick_block = None
+    if _is_tick_to(blocks[back[0]], header):
+        tick_block = back[0]
+        feeders = [p for p in preds[tick_block] if p in body]
+        if len(feeders) != 1:
+            return False
+        latch = feeders[0]
+    else:
+        latch = back[0]
     term = blocks[latch].term
     if not isinstance(term, T.Branch):
         return False
-    stay = term.taken if term.taken in body else term.fallthrough
+    stay = tick_block if tick_block is not None else header
+    if stay not in (term.taken, term.fallthrough) or term.taken == term.fallthrough:
+        return False
     leave = term.fallthrough if stay == term.taken else term.taken
-    if leave in body or stay not in body:
+    if leave in body:
         return False
-    tick_block = None
-    if stay != header:  # the back edge goes through a tick block
-        tb = blocks[stay]
-        if not (len(tb.ops) == 1 and isinstance(tb.ops[0], T.BudgetTick)
-                and isinstance(tb.term, T.Jump) and tb.term.target == header):
-            return False
-        tick_block = stay
-    preds = predecessors(fn)
-    back = [p for p in preds[header] if p in body]
-    if back != [tick_block if tick_block is not None else latch]:
-        return False
+    # every other way out: a branch of some block to outside the loop
+    exits = [(b, s) for b in body for s in set(blocks[b].successors()) if s not in body]
     body_ops = []
     inner_ticks = []  # other counted edges in the loop (the body is acyclic without its back
     # edge, so each is passed at most once per iteration)
@@ -173,6 +194,19 @@ def _version(fn, header, body, usable, region_start, region_length) -> bool:
     iv, bound, cond, step, def_block = found
     if not _must_pass(blocks, body, header, latch, def_block):
         return False
+    # where each exit lies relative to the counter's step: the back edges taken when leaving
+    # there follow from the counter's value (the loop may leave early)
+    exit_after: dict[tuple[int, int], bool] = {}
+    for b, s in exits:
+        if b == header:  # (_must_pass from the header to itself is trivially true)
+            exit_after[(b, s)] = def_block == header
+        elif _must_pass(blocks, body, header, b, def_block):
+            exit_after[(b, s)] = True
+        elif not (_reaches(blocks, body, header, header, def_block)
+                  and _reaches(blocks, body, header, def_block, b)):
+            exit_after[(b, s)] = False
+        else:
+            return False
     # checks that run every iteration on an invariant or stepped base
     hoists: list[_Hoist] = []
     order = _order(blocks, body, header, latch)
@@ -203,7 +237,7 @@ def _version(fn, header, body, usable, region_start, region_length) -> bool:
     if tick_block is None and not hoists:
         return False
     _build(fn, header, body, latch, stay, leave, tick_block, iv, bound, cond, step, hoists,
-           region_start, region_length, preds, len(inner_ticks))
+           region_start, region_length, preds, len(inner_ticks), exit_after)
     return True
 
 
@@ -281,7 +315,7 @@ def _order(blocks, body, header, latch) -> dict[int, int]:
 
 
 def _build(fn, header, body, latch, stay, leave, tick_block, iv, bound, cond, step, hoists,
-           region_start, region_length, preds, inner_ticks):
+           region_start, region_length, preds, inner_ticks, exit_after):
     blocks = fn.block_map()
     next_id = max(b.id for b in fn.blocks) + 1
     new_blocks: list[T.Block] = []
@@ -299,6 +333,12 @@ def _build(fn, header, body, latch, stay, leave, tick_block, iv, bound, cond, st
     next_id += len(copies)
     hoisted = {id(h.check) for h in hoists}
     fast_blocks = []
+    settles: list[T.Block] = []
+    budget = blocks[tick_block].ops[0].counter if tick_block is not None else None
+    # leaving only through the latch: exactly T back edges, paid up front; else each way
+    # out pays what was taken
+    precharge = len(exit_after) == 1
+    iv_start = fn.new_var("iv0") if budget is not None and not precharge else None
     for bid in [b.id for b in fn.blocks if b.id in copies]:
         src = blocks[bid]
         # inner counted edges become plain decrements: the budget test covers them
@@ -309,9 +349,24 @@ def _build(fn, header, body, latch, stay, leave, tick_block, iv, bound, cond, st
             new = copies.get(old)
             if old == tick_block:
                 new = copies[header]
+            elif new is None and budget is not None and not precharge:
+                # leaving the copy: pay the back edges taken so far (k - 1 in iteration k)
+                settle = T.Block(next_id, [], T.Jump(old), None)
+                next_id += 1
+                taken = fn.new_var("taken")
+                if step == 1:
+                    settle.ops.append(T.Bin("sub", taken, iv[0], iv_start))
+                else:
+                    settle.ops.append(T.Bin("sub", taken, iv_start, iv[0]))
+                if exit_after[(bid, old)]:
+                    settle.ops.append(T.Bin("sub", taken, taken, Const(1)))
+                settle.ops.append(T.Bin("sub", budget, budget, taken))
+                settles.append(settle)
+                new = settle.id
             if new is not None:
                 term.replace_target(old, new)
         fast_blocks.append(T.Block(copies[bid], ops, term, src.slot))
+    fast_blocks += settles
     # the check chain, entered instead of the header from outside the loop
     slow = header
     first = block()
@@ -348,7 +403,6 @@ def _build(fn, header, body, latch, stay, leave, tick_block, iv, bound, cond, st
         cur.ops.append(T.Bin("sub", trips, trips, Const(1)))  # back edges taken
     bail("ugt", trips, Const(MAX_TRIPS))
     if tick_block is not None:
-        budget = blocks[tick_block].ops[0].counter
         need = trips
         if inner_ticks:  # at most inner_ticks more per iteration, T + 1 iterations
             need = new_var("need")
@@ -392,7 +446,10 @@ def _build(fn, header, body, latch, stay, leave, tick_block, iv, bound, cond, st
         cur.ops.append(T.Bin("sub", room, length, span))
         bail("ugt", t, room)
     if tick_block is not None:
-        cur.ops.append(T.Bin("sub", budget, budget, trips))
+        if precharge:
+            cur.ops.append(T.Bin("sub", budget, budget, trips))
+        else:
+            cur.ops.append(T.Mov(iv_start, iv[0]))
     cur.term = T.Jump(copies[header])
     # redirect the loop's entries to the chain
     for p in preds[header]:
