@@ -24,6 +24,7 @@ from femtojit.backends.common.machine import BackendOptions
 from femtojit.builtin_helpers import builtin_registry
 from femtojit.interp import run as interp_run
 from femtojit.isa import Insn
+from femtojit.memmap import HOST_BASE, HOST_STRIDE, PERM_READ, PERM_RW, HostRegion
 from femtojit.program import Program
 from femtojit.translation import compare_outcomes, translate
 
@@ -240,3 +241,70 @@ def test_early_exits(budget, stop, after_step):
     ref, runs = _check(program, ctx, budget)
     assert runs["versioned"][0].machine.stats["loops_versioned"] == 1
     assert ref.status == -8
+
+
+HOSTS = [HostRegion(bytes(range(40, 40 + 36)), PERM_RW), HostRegion(bytes(range(29)), PERM_READ)]
+
+
+@pytest.mark.parametrize("host", [0, 1])
+@pytest.mark.parametrize("size", [1, 4, 8])
+@pytest.mark.parametrize("forward", [True, False])
+@pytest.mark.parametrize("slack", [-1, 0, 1])
+@pytest.mark.parametrize("store", [False, True])
+def test_unhinted_walks_to_the_byte(host, size, forward, slack, store):
+    """A pointer read from ctx (no provenance hint: cached checks) walks a host region to
+    its edges: the loop copy's range test asks the region table (ProbeRange), and must fail
+    exactly when an access would leave the region or the region lacks the permission."""
+    length = len(HOSTS[host].data)
+    iterations = min(5, length // size - 1)
+    stride = size if forward else -size
+    if forward:
+        start = length + slack - size - (iterations - 1) * stride
+    else:
+        start = -slack - (iterations - 1) * stride
+    base = HOST_BASE + host * HOST_STRIDE
+    setup = [Insn(isa.CLS_LDX | isa.MODE_MEM | isa.SIZE_DW, 6, 1, 24)]
+    program = loop_program((isa.JMP_JNE, 1, True), False, "ctx", size, stride, 0, store,
+                           None)
+    program = Program(setup + program.slots[1:], data=DATA, rodata=RODATA)
+    ctx = struct.pack("<QQqQ", 0, iterations, start, base) + CTX_TAIL[8:]
+    registry = builtin_registry("femto")
+    ref = interp_run(program, ctx=ctx, host=HOSTS, budget=None, helpers=registry)
+    for opts in (BackendOptions(), BackendOptions(version_loops=False)):
+        tr = translate(program, target="armv7m", budget=None, backend_options=opts)
+        got = tr.run(ctx=ctx, host=HOSTS, helpers=registry)
+        assert compare_outcomes(ref, got) is None, compare_outcomes(ref, got)
+    expect_fault = slack == 1 or (store and host == 1)
+    assert ref.status == (-2 if expect_fault else 0)
+
+
+def test_probe_refuses_a_region_an_earlier_one_overlaps():
+    """With a read-only window (earlier in the table) inside a writable host region, the
+    probe must not vouch for the host region: a loop storing across the window faults at
+    the first store into it, as the interpreter's first-match rule says."""
+    from femtojit.emu import layout
+    from femtojit.emu.unicorn_harness import UnicornHarness
+    from femtojit.helpers import Runtime
+    from femtojit.memmap import build_memory
+
+    setup = [Insn(isa.CLS_LDX | isa.MODE_MEM | isa.SIZE_DW, 6, 1, 24)]
+    program = loop_program((isa.JMP_JNE, 1, True), False, "ctx", 4, 4, 0, True, None)
+    program = Program(setup + program.slots[1:], data=DATA, rodata=RODATA)
+    tr = translate(program, target="armv7m", budget=None)
+    assert tr.machine.stats["loops_versioned"] == 1
+    big = HostRegion(bytes(64), PERM_RW)
+    for delta, expected in ((8, (-2, 4)), (32, (0, 6)), (0, (0, 6))):  # window [24, 32)
+        ctx = struct.pack("<QQqQ", 0, 6, delta, HOST_BASE) + CTX_TAIL[8:]
+        image = build_memory(DATA, RODATA, ctx, [big])
+        harness = UnicornHarness("armv7m", tr.code, image)
+        harness.use_helpers(builtin_registry("femto"), Runtime(), "femto")
+        vm = harness.setup_abi_vm([], None)
+        table = layout.pack_region_table(image)
+        window = struct.pack("<III", HOST_BASE + 24, 8, PERM_READ)
+        table = table[:48] + window + table[48:]
+        harness.uc.mem_write(layout.REGION_TABLE_ADDR, table)
+        harness.uc.mem_write(vm + layout.VM_N_REGIONS, struct.pack("<I", 6))
+        harness.policy.read.append((layout.REGION_TABLE_ADDR, layout.REGION_TABLE_ADDR + 72))
+        harness.call(tr.entry_offset, [vm])
+        status, result, _ = harness.read_vm()
+        assert (status, result) == expected, delta

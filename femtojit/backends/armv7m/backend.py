@@ -38,7 +38,8 @@ class Armv7mBackend:
         except ValueError as error:
             raise TranslateError(f"armv7m: {error}") from None
         prepared = prepare(fn, compare_imm_ok=lambda v: F.cmp_imm(IP, v) is not None,
-                           use_hints=options.use_hints, version_loops=options.version_loops)
+                           use_hints=options.use_hints, version_loops=options.version_loops,
+                           probe_ranges=True)
         pfn = prepared.fn
         alloc = allocate(pfn, registers, call_clobbered=CALL_CLOBBERED, call_ops=CALL_OPS)
         pushed = tuple(sorted(r for r in alloc.used_registers if r in CALLEE_SAVED))

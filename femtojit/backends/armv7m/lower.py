@@ -26,6 +26,7 @@ from femtojit.backends.common.prep import (
     HelperAddr,
     HelperCall,
     KeepVm,
+    ProbeRange,
     RegionLimit,
     RegionsBase,
     RegionStart,
@@ -370,6 +371,19 @@ class Selector(SelectorBase):
 
     def op_keepvm(self, op: KeepVm) -> None:
         pass
+
+    def op_probe(self, op: ProbeRange) -> None:
+        """The region scan for one byte at op.address with fill 1: on a hit it returns the
+        region's start and length (0, 0 when an earlier region overlaps it); on a miss (Z set)
+        both are 0 here."""
+        ra = self.in_reg(op.address, IP)
+        self.mov_reg(IP, ra)
+        self.asm.bl(self.scan_entry(1, op.perm, 1))
+        self.e(E.t1_it(Cond.EQ, "T"))
+        self.e(E.t2_mov_imm(IP, 0))
+        self.e(E.t2_mov_imm(LR, 0))
+        self.commit(op.start, IP)
+        self.commit(op.length, LR)
 
     def op_helper_addr(self, op: HelperAddr) -> None:
         self.load_field(op.d, op.helpers, 4 * op.index)
@@ -1101,6 +1115,7 @@ Selector.handlers = {
     VmParam: Selector.op_vmparam,
     RegionsBase: Selector.op_regions_base,
     KeepVm: Selector.op_keepvm,
+    ProbeRange: Selector.op_probe,
     RegionStart: Selector.op_region_start,
     RegionLimit: Selector.op_region_limit,
     GuardMem: Selector.op_guard,

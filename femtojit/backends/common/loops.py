@@ -18,10 +18,13 @@ original loop runs unchanged. Exactness:
   decrements; on every way out of the copy it pays the back edges actually taken, which the
   counter tells (k - 1 in iteration k: its value minus its value on entry, less one where
   the exit lies after the counter's step). The budget left after the loop is the same.
-- checks: a check that runs every iteration, on a base that is loop-invariant or advanced by
-  a constant every iteration, touches a set of addresses known on entry; if all of them lie
-  in the hinted region (a fixed region: none overlaps it, so it is the first match, and its
-  permission allows the access), every one of those checks would pass.
+- checks: a check on a base that is loop-invariant or advanced by a constant every
+  iteration touches a subset of a set of addresses known on entry (all of it if it runs
+  every iteration); if all of them lie in the hinted region (a fixed region: none overlaps
+  it, so it is the first match, and its permission allows the access), or, for a check
+  without a usable hint, in the region the region scan finds for the lowest address when
+  no earlier region overlaps that one (the rule of the check caches), every one of those
+  checks would pass.
 
 The loop must be innermost, jump back to its header from one place (the latch's branch, or
 the tick block it feeds), contain no call or frame op, have every exit on the same side of
@@ -71,14 +74,19 @@ def version_counted_loops(
     usable: Callable[[T.CheckMem], bool],
     region_start: Callable[[int], Var],
     region_length: Callable[[int], Operand],
+    probe: Callable | None = None,
 ) -> int:
     """Version every suitable loop of fn in place; returns how many were versioned.
 
     usable(check): the check's hint names a fixed region allowing its access.
-    region_start / region_length: operands holding a region's start and length."""
+    region_start / region_length: operands holding a region's start and length.
+    probe(start, length, address, access): an op setting start/length to the region the
+    region scan finds for one byte at address when it allows `access` and no earlier region
+    overlaps it, else both 0 (the backend's ProbeRange); None: checks without a usable hint
+    are not hoisted."""
     count = 0
     for header, body in sorted(natural_loops(fn).items()):
-        if _version(fn, header, body, usable, region_start, region_length):
+        if _version(fn, header, body, usable, region_start, region_length, probe):
             count += 1
     return count
 
@@ -137,7 +145,7 @@ def _step(op, var: Var) -> int | None:
     return None
 
 
-def _version(fn, header, body, usable, region_start, region_length) -> bool:
+def _version(fn, header, body, usable, region_start, region_length, probe) -> bool:
     blocks = fn.block_map()
     if header == fn.blocks[0].id or header in return_sites(fn) or header in local_call_targets(fn):
         return False
@@ -211,7 +219,7 @@ def _version(fn, header, body, usable, region_start, region_length) -> bool:
     hoists: list[_Hoist] = []
     order = _order(blocks, body, header, latch)
     for bid, i, op in body_ops:
-        if not (isinstance(op, T.CheckMem) and usable(op)):
+        if not (isinstance(op, T.CheckMem) and (usable(op) or probe is not None)):
             continue
         # (a check that does not run every iteration is fine: if the range test passes, every
         # access it could make is inside the region)
@@ -237,7 +245,7 @@ def _version(fn, header, body, usable, region_start, region_length) -> bool:
     if tick_block is None and not hoists:
         return False
     _build(fn, header, body, latch, stay, leave, tick_block, iv, bound, cond, step, hoists,
-           region_start, region_length, preds, len(inner_ticks), exit_after)
+           region_start, region_length, preds, len(inner_ticks), exit_after, usable, probe)
     return True
 
 
@@ -315,7 +323,7 @@ def _order(blocks, body, header, latch) -> dict[int, int]:
 
 
 def _build(fn, header, body, latch, stay, leave, tick_block, iv, bound, cond, step, hoists,
-           region_start, region_length, preds, inner_ticks, exit_after):
+           region_start, region_length, preds, inner_ticks, exit_after, usable, probe):
     blocks = fn.block_map()
     next_id = max(b.id for b in fn.blocks) + 1
     new_blocks: list[T.Block] = []
@@ -409,39 +417,54 @@ def _build(fn, header, body, latch, stay, leave, tick_block, iv, bound, cond, st
             cur.ops.append(T.Bin("mul", need, trips, Const(inner_ticks + 1)))
             cur.ops.append(T.Bin("add", need, need, Const(inner_ticks)))
         bail("ult", budget, need)
+    # one range test per pointer: the union of its checks' ranges (a hinted region's, or
+    # one probe with every access kind its checks need)
+    groups: dict[tuple, list[_Hoist]] = {}
     for h in hoists:
-        c = h.check
-        size = c.size
+        kind = ("region", h.check.region) if usable(h.check) else ("probe",)
+        groups.setdefault((h.base if h.base is not None else h.check.base, h.stride,
+                           h.after_step, kind), []).append(h)
+    for (base, stride_signed, after_step, kind), members in groups.items():
+        low_off = min(h.check.off for h in members)
+        extent = max(h.check.off + h.check.size for h in members) - low_off
         span = new_var("span")
         lo = new_var("lo")
-        if h.stride == 0:
-            base_lo = c.base
-            cur.ops.append(T.Mov(span, Const(size)))
+        if stride_signed == 0:
+            base_lo = base
+            cur.ops.append(T.Mov(span, Const(extent)))
         else:
-            first_base = h.base
-            if h.after_step:
+            first_base = base
+            if after_step:
                 first_base = new_var("first")
-                cur.ops.append(T.Bin("add", first_base, h.base, Const(h.stride & M32)))
+                cur.ops.append(T.Bin("add", first_base, base, Const(stride_signed & M32)))
             moved = new_var("moved")
-            stride = abs(h.stride)
+            stride = abs(stride_signed)
             if stride & (stride - 1) == 0:
                 cur.ops.append(T.Bin("shl", moved, trips, Const(stride.bit_length() - 1)))
             else:
                 cur.ops.append(T.Bin("mul", moved, trips, Const(stride)))
-            cur.ops.append(T.Bin("add", span, moved, Const(size)))
-            if h.stride > 0:
+            cur.ops.append(T.Bin("add", span, moved, Const(extent)))
+            if stride_signed > 0:
                 base_lo = first_base
             else:
                 base_lo = new_var("low")
                 cur.ops.append(T.Bin("sub", base_lo, first_base, moved))
-        if c.off:
-            cur.ops.append(T.Bin("add", lo, base_lo, Const(c.off & M32)))
+        if low_off:
+            cur.ops.append(T.Bin("add", lo, base_lo, Const(low_off & M32)))
         else:
             lo = base_lo
         t = new_var("t")
-        cur.ops.append(T.Bin("sub", t, lo, region_start(c.region)))
-        length = region_length(c.region)
-        bail("ugt", span, length)  # longer than the region
+        if kind[0] == "region":
+            cur.ops.append(T.Bin("sub", t, lo, region_start(kind[1])))
+            length = region_length(kind[1])
+        else:  # no usable hint: ask the region table where lo is (a region nothing earlier
+            # overlaps, allowing every access kind), as the slow path of a cached check does
+            need = {a for h in members for a in h.check.access}
+            start, length = new_var("pstart"), new_var("plen")
+            cur.ops.append(probe(start, length, lo, "rw" if need == {"r", "w"} else
+                                 next(iter(need))))
+            cur.ops.append(T.Bin("sub", t, lo, start))
+        bail("ugt", span, length)  # longer than the region (or no region: length 0)
         room = new_var("room")
         cur.ops.append(T.Bin("sub", room, length, span))
         bail("ugt", t, room)

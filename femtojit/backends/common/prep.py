@@ -203,9 +203,27 @@ class HelperCall(Op):
     can_fault: ClassVar[bool] = True
 
 
+@dataclass(slots=True)
+class ProbeRange(Op):
+    """start, length := the region the region scan finds for the byte at `address` when it
+    allows `access` and no earlier region overlaps it; else 0, 0. Never faults (loop
+    versioning uses it to test a whole range; see loops.py)."""
+
+    start: Var
+    length: Var
+    address: Operand
+    access: str
+    DEFS: ClassVar[tuple[str, ...]] = ("start", "length")
+    USES: ClassVar[tuple[str, ...]] = ("address",)
+
+    @property
+    def perm(self) -> int:
+        return ACCESS_PERMS[self.access]
+
+
 #: Every op `prepare` introduces.
 PREP_OPS = (VmArg, VmParam, RegionsBase, RegionStart, RegionLimit, KeepVm, GuardMem,
-            HelperAddr, StoreRegs, HelperCall)
+            HelperAddr, StoreRegs, HelperCall, ProbeRange)
 
 
 @dataclass
@@ -241,6 +259,7 @@ def prepare(
     compare_imm_ok: Callable[[int], bool],
     use_hints: bool = True,
     version_loops: bool = True,
+    probe_ranges: bool = False,
 ) -> Prepared:
     """A prepared copy of fn (fn itself is left alone).
 
@@ -248,7 +267,8 @@ def prepare(
     instruction; other constant limits become variables set in the prologue.
     use_hints: False makes every check a cache check (to exercise that path in tests).
     version_loops: give counted loops a copy without budget ticks and hoistable checks
-    (femtojit/backends/common/loops.py).
+    (femtojit/backends/common/loops.py). probe_ranges: the backend implements ProbeRange,
+    so checks without a usable hint are hoisted too.
     """
     fn = fn.copy()
     narrow_extensions(fn)
@@ -334,7 +354,8 @@ def prepare(
             return Const(known) if known is not None else region_limit(region, 1)
 
         versioned_count = version_counted_loops(
-            fn, usable=usable_hint, region_start=region_start, region_length=length_of)
+            fn, usable=usable_hint, region_start=region_start, region_length=length_of,
+            probe=ProbeRange if probe_ranges else None)
         if versioned_count:
             depth = loop_depth(fn)
     # Fuse checks of the same pointer (see fuse_checks), then the cache groups and their
