@@ -75,6 +75,7 @@ def version_counted_loops(
     region_start: Callable[[int], Var],
     region_length: Callable[[int], Operand],
     probe: Callable | None = None,
+    probe_cache: Callable[[], tuple[Var, Var]] | None = None,
 ) -> int:
     """Version every suitable loop of fn in place; returns how many were versioned.
 
@@ -83,10 +84,12 @@ def version_counted_loops(
     probe(start, length, address, access): an op setting start/length to the region the
     region scan finds for one byte at address when it allows `access` and no earlier region
     overlaps it, else both 0 (the backend's ProbeRange); None: checks without a usable hint
-    are not hoisted."""
+    are not hoisted. probe_cache(): a fresh (start, length) pair of variables, 0 on entry,
+    keeping the last region a probe vouched for."""
     count = 0
     for header, body in sorted(natural_loops(fn).items()):
-        if _version(fn, header, body, usable, region_start, region_length, probe):
+        if _version(fn, header, body, usable, region_start, region_length, probe,
+                    probe_cache):
             count += 1
     return count
 
@@ -145,7 +148,8 @@ def _step(op, var: Var) -> int | None:
     return None
 
 
-def _version(fn, header, body, usable, region_start, region_length, probe) -> bool:
+def _version(fn, header, body, usable, region_start, region_length, probe,
+             probe_cache) -> bool:
     blocks = fn.block_map()
     if header == fn.blocks[0].id or header in return_sites(fn) or header in local_call_targets(fn):
         return False
@@ -245,7 +249,8 @@ def _version(fn, header, body, usable, region_start, region_length, probe) -> bo
     if tick_block is None and not hoists:
         return False
     _build(fn, header, body, latch, stay, leave, tick_block, iv, bound, cond, step, hoists,
-           region_start, region_length, preds, len(inner_ticks), exit_after, usable, probe)
+           region_start, region_length, preds, len(inner_ticks), exit_after, usable, probe,
+           probe_cache)
     return True
 
 
@@ -323,7 +328,8 @@ def _order(blocks, body, header, latch) -> dict[int, int]:
 
 
 def _build(fn, header, body, latch, stay, leave, tick_block, iv, bound, cond, step, hoists,
-           region_start, region_length, preds, inner_ticks, exit_after, usable, probe):
+           region_start, region_length, preds, inner_ticks, exit_after, usable, probe,
+           probe_cache):
     blocks = fn.block_map()
     next_id = max(b.id for b in fn.blocks) + 1
     new_blocks: list[T.Block] = []
@@ -459,10 +465,18 @@ def _build(fn, header, body, latch, stay, leave, tick_block, iv, bound, cond, st
             length = region_length(kind[1])
         else:  # no usable hint: ask the region table where lo is (a region nothing earlier
             # overlaps, allowing every access kind), as the slow path of a cached check does
+            # (through a cache of the last region vouched for, so a loop entered again
+            # and again scans the table once)
             need = {a for h in members for a in h.check.access}
-            start, length = new_var("pstart"), new_var("plen")
-            cur.ops.append(probe(start, length, lo, "rw" if need == {"r", "w"} else
-                                 next(iter(need))))
+            start, length = probe_cache()
+            hit = new_var("t")
+            cur.ops.append(T.Bin("sub", hit, lo, start))
+            scan, join = block(), block()
+            cur.term = T.Branch("ult", hit, None, length, None, join.id, scan.id)
+            scan.ops.append(probe(start, length, lo, "rw" if need == {"r", "w"} else
+                                  next(iter(need))))
+            scan.term = T.Jump(join.id)
+            cur = join
             cur.ops.append(T.Bin("sub", t, lo, start))
         bail("ugt", span, length)  # longer than the region (or no region: length 0)
         room = new_var("room")

@@ -349,13 +349,18 @@ def prepare(
     if use_hints and version_loops:
         from femtojit.backends.common.loops import version_counted_loops
 
+        def probe_cache() -> tuple[Var, Var]:
+            start, length = fn.new_var("pcache"), fn.new_var("plen")
+            prologue_ops.extend([T.Mov(start, Const(0)), T.Mov(length, Const(0))])
+            return start, length
+
         def length_of(region: int) -> Operand:
             known = region_length(fn, region)
             return Const(known) if known is not None else region_limit(region, 1)
 
         versioned_count = version_counted_loops(
             fn, usable=usable_hint, region_start=region_start, region_length=length_of,
-            probe=ProbeRange if probe_ranges else None)
+            probe=ProbeRange if probe_ranges else None, probe_cache=probe_cache)
         if versioned_count:
             depth = loop_depth(fn)
     # Fuse checks of the same pointer (see fuse_checks), then the cache groups and their
