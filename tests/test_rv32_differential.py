@@ -31,7 +31,7 @@ SMOKE = settings(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
                            HealthCheck.filter_too_much, HealthCheck.function_scoped_fixture],
 )
-FUZZ = settings(SMOKE, max_examples=FUZZ_EXAMPLES or 8, derandomize=False)
+FUZZ = settings(SMOKE, max_examples=FUZZ_EXAMPLES or 8)  # random only under make fuzz
 
 
 def _run(data, profile, budget, **kinds):
