@@ -308,3 +308,20 @@ def test_probe_refuses_a_region_an_earlier_one_overlaps():
         harness.call(tr.entry_offset, [vm])
         status, result, _ = harness.read_vm()
         assert (status, result) == expected, delta
+
+
+@pytest.mark.parametrize("cond", [isa.JMP_JSET, isa.JMP_JSGT, isa.JMP_JSLE, isa.JMP_JGE,
+                                  isa.JMP_JLE, isa.JMP_JEQ])
+@pytest.mark.parametrize("left", [True, False])
+def test_latch_conditions_left_alone(cond, left):
+    """Latch conditions the versioning does not count (signed, `set`, `>=`, `<=`, `==`),
+    with the counter on either side: the loop is translated as it is."""
+    body = [Insn(isa.CLS_ALU64 | isa.ALU_ADD, 0, 0, 0, 1),
+            Insn(isa.CLS_ALU64 | isa.ALU_SUB, 2, 0, 0, 1)]
+    back = (Insn(isa.CLS_JMP | cond | isa.SRC_X, 2, 3, -3, 0) if left
+            else Insn(isa.CLS_JMP | cond | isa.SRC_X, 3, 2, -3, 0))
+    head = [Insn(isa.CLS_LDX | isa.MODE_MEM | isa.SIZE_DW, 2, 1, 0),
+            Insn(isa.CLS_LDX | isa.MODE_MEM | isa.SIZE_DW, 3, 1, 8)]
+    program = Program(head + body + [back, Insn(isa.OP_EXIT)])
+    for i0, n in ((9, 3), (3, 9), (5, 5), (7, 6)):
+        _check(program, struct.pack("<qq", i0, n), 50)

@@ -267,7 +267,7 @@ def _induction(term: T.Branch, stay: int, body_ops, defined):
     the condition on (iv, bound) under which the loop goes on. iv and bound are (lo, hi)
     pairs, hi None for a 32-bit compare. None if it is not a supported counted loop."""
     cond = term.cond if stay == term.taken else _NEGATE.get(term.cond)
-    if cond is None:
+    if cond not in _SWAP:  # signed conditions, `set`: not counted loops here
         return None
     a, b = (term.alo, term.ahi), (term.blo, term.bhi)
     wide = term.wide
