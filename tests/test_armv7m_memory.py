@@ -27,7 +27,7 @@ from femtojit.builtin_helpers import builtin_registry
 from femtojit.helpers import Runtime
 from femtojit.interp import run as interp_run
 from femtojit.isa import Insn
-from femtojit.memmap import HOST_BASE, PERM_READ, PERM_RW, HostRegion, build_memory
+from femtojit.memmap import CTX_BASE, HOST_BASE, PERM_READ, PERM_RW, HostRegion, build_memory
 from femtojit.program import Program
 from femtojit.translation import compare_outcomes, translate
 
@@ -73,6 +73,11 @@ def walker(setup: list[Insn], size: int, kind: str, off: int) -> Program:
                 Insn(isa.CLS_ALU64 | isa.ALU_ADD | isa.SRC_X, 3, 4),
                 Insn(isa.CLS_ALU64 | isa.ALU_XOR | isa.SRC_X, 3, 5),
                 Insn(isa.CLS_ALU64 | isa.ALU_ADD | isa.SRC_X, 0, 3)]
+    elif kind == "rmw":  # load, modify, store back: the store's check is implied by the load's
+        body = [Insn(isa.CLS_LDX | isa.MODE_MEM | sc, 3, 6, off),
+                Insn(isa.CLS_ALU64 | isa.ALU_ADD, 3, 0, 0, 7),
+                Insn(isa.CLS_STX | isa.MODE_MEM | sc, 6, 3, off),
+                Insn(isa.CLS_ALU64 | isa.ALU_ADD | isa.SRC_X, 0, 3)]
     elif kind == "store":
         body = [Insn(isa.CLS_STX | isa.MODE_MEM | sc, 6, 9, off),
                 Insn(isa.CLS_ALU64 | isa.ALU_ADD, 0, 0, 0, 1)]
@@ -116,7 +121,7 @@ def _ctx(delta: int, step: int, count: int, region: str) -> bytes:
 CASES = []
 for _region in REGIONS:
     for _size in (1, 2, 4, 8):
-        for _kind in ("load", "load_signed", "fused", "store", "store_imm", "atomic"):
+        for _kind in ("load", "load_signed", "fused", "rmw", "store", "store_imm", "atomic"):
             if _kind == "atomic" and _size < 4 or _kind == "load_signed" and _size == 8:
                 continue
             CASES.append(pytest.param(_region, _size, _kind, id=f"{_region}-{_kind}{_size}"))
@@ -142,6 +147,26 @@ def test_walk_off_both_ends(region, size, kind):
                 problem = compare_outcomes(ref, got)
                 assert problem is None, (f"off {off} delta {delta} step {step}: {problem}\n"
                                          f"{tr.ir_listing()}")
+
+
+@pytest.mark.parametrize("host", [0, 1])
+@pytest.mark.parametrize("size", [1, 4, 8])
+def test_rmw_through_a_ctx_pointer_into_a_host_region(host, size):
+    """A pointer derived from r1 (hinted ctx) that actually points into a host region: the
+    load's check passes through the scan, and the store's check, implied by the load's fast
+    path only, must still be made: into the read-only host region it faults."""
+    program = walker(REGIONS["ctx"][0], size, "rmw", 0)
+    delta = HOST_BASE + host * 0x10_0000 - CTX_BASE + 4
+    registry = builtin_registry("rfc")
+    ctx = _ctx(delta, size, 3, "ctx")
+    ref = interp_run(program, ctx=ctx, host=HOSTS, profile="rfc", budget=None,
+                     helpers=registry)
+    assert ref.status == (-2 if host == 1 else 0)
+    for hints in (True, False):
+        tr = translate(program, target="armv7m", profile="rfc", budget=None,
+                       backend_options=BackendOptions(use_hints=hints))
+        got = tr.run(ctx=ctx, host=HOSTS, helpers=registry)
+        assert compare_outcomes(ref, got) is None, compare_outcomes(ref, got)
 
 
 def test_walks_reach_both_outcomes():

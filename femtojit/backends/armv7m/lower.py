@@ -218,15 +218,26 @@ class Selector(SelectorBase):
             self.flags_hold = None
             setter = flag_setter(block)
             fused = self.mla_fusions(block)
+            pairs = guard_pairs(block, fused)
+            skipped: dict[int, Label] = {}
             for j, op in enumerate(block.ops):
                 self.flag_target = zero_test(block.term) if j == setter else None
                 if not flag_neutral(op):
                     self.flags_hold = None
+                if j in skipped:  # implied by an earlier check's fast path
+                    self.asm.bind(skipped[j])
+                    continue
                 if j in fused:
                     mul, acc = fused[j]
                     if mul is not None:
                         self.asm.tag = "Bin"
                         self.mla(op.d, mul.a, mul.b, acc)
+                    continue
+                if j in pairs:
+                    k = pairs[j]
+                    after = self.asm.label("implied")
+                    skipped[k] = after
+                    self.op_guard(op, redo=(block.ops[j + 1:k + 1], after))
                     continue
                 self.op(op)
             self.flag_target = None
@@ -655,8 +666,13 @@ class Selector(SelectorBase):
             data = F.ldst(kind, rv, LR, 0)
         self.e(data)
 
-    def op_guard(self, g: GuardMem) -> None:
-        """Fast path: t = addr - start; t <u limit, else the out-of-line miss path."""
+    def op_guard(self, g: GuardMem, redo=None) -> None:
+        """Fast path: t = addr - start; t <u limit, else the out-of-line miss path.
+
+        redo: (ops, label) when a later check of the same block is implied by this one's
+        fast path (guard_pairs): the main path skips it, and the slow path, once this check
+        passed through the scan, runs a copy of the ops up to and including that check (in
+        full) and rejoins at `label`."""
         self.stats["guards_cached" if g.cached else "guards_region"] += 1
         rb = self.in_reg(g.base, IP)
         if g.off and not g.biased:
@@ -693,7 +709,14 @@ class Selector(SelectorBase):
             if g.cached:
                 self.commit(g.cstart, IP)
                 self.commit(g.climit, LR)
-            self.asm.b(back)
+            if redo is None:
+                self.asm.b(back)
+                return
+            ops, label = redo
+            self.flag_target = self.flags_hold = None
+            for op in ops:
+                self.op(op)
+            self.asm.b(label)
 
         self.defer(slow_path)
 
@@ -1058,6 +1081,39 @@ def zero_test(term) -> Var | None:
             and isinstance(term.alo, Var) and term.blo == Const(0)):
         return term.alo
     return None
+
+
+#: Ops that may sit between a check and a later one its fast path implies: the slow path
+#: emits them a second time, so nothing that binds labels of its own.
+_REPEATABLE = (T.Mov, T.Bin, T.Un, T.Add64, T.Sub64, T.MulWide, T.Load, T.Store,
+               T.CheckDivZero, T.BudgetTick)
+
+
+def guard_pairs(block: T.Block, fused: dict) -> dict[int, int]:
+    """Pairs (i -> k) of region checks where check k is implied by check i's fast path:
+    same base (not redefined in between), same hinted fixed region (whose permission
+    allows both, or they would not be region checks), k's range inside i's. Typical: a load
+    and a store back to the same place (`x += 1` on a ctx field)."""
+    ops = block.ops
+    out: dict[int, int] = {}
+    taken: set[int] = set()
+    for i, a in enumerate(ops):
+        if not isinstance(a, GuardMem) or a.cached or i in taken or i in fused:
+            continue
+        for k in range(i + 1, len(ops)):
+            b = ops[k]
+            if k in fused:
+                break
+            if isinstance(b, GuardMem):
+                if (not b.cached and b.base == a.base and b.region == a.region
+                        and a.off <= b.off and b.off + b.size <= a.off + a.size):
+                    out[i] = k
+                    taken.add(k)
+                break
+            if not isinstance(b, _REPEATABLE) or (isinstance(a.base, Var)
+                                                  and a.base in b.defs()):
+                break
+    return out
 
 
 def flag_neutral(op) -> bool:
