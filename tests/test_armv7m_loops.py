@@ -325,3 +325,55 @@ def test_latch_conditions_left_alone(cond, left):
     program = Program(head + body + [back, Insn(isa.OP_EXIT)])
     for i0, n in ((9, 3), (3, 9), (5, 5), (7, 6)):
         _check(program, struct.pack("<qq", i0, n), 50)
+
+
+def indexed_program(shift: int, step: int, index_after_step: bool, wide: bool,
+                    store: bool, off: int) -> Program:
+    """for (i = i0; i != n; i += step) access base[i << shift] (+ off): r6 = ctx's data,
+    r2 = i, r3 = n; the address is recomputed from the counter every iteration."""
+    alu = isa.CLS_ALU64 if wide else isa.CLS_ALU
+    size = {0: isa.SIZE_B, 1: isa.SIZE_H, 2: isa.SIZE_W, 3: isa.SIZE_DW}[shift]
+    head = BASES["ctx"] + [
+        Insn(isa.CLS_ALU64 | isa.ALU_ADD, 6, 0, 0, 24),
+        Insn(isa.CLS_LDX | isa.MODE_MEM | isa.SIZE_DW, 2, 1, 0),
+        Insn(isa.CLS_LDX | isa.MODE_MEM | isa.SIZE_DW, 3, 1, 8),
+        Insn(isa.CLS_ALU64 | isa.ALU_MOV, 0, 0, 0, 0),
+    ]
+    index = [Insn(isa.CLS_ALU64 | isa.ALU_MOV | isa.SRC_X, 4, 2)]
+    if shift:
+        index.append(Insn(isa.CLS_ALU64 | isa.ALU_LSH, 4, 0, 0, shift))
+    index.append(Insn(isa.CLS_ALU64 | isa.ALU_ADD | isa.SRC_X, 4, 6))
+    if store:
+        access = [Insn(isa.CLS_STX | isa.MODE_MEM | size, 4, 0, off)]
+    else:
+        access = [Insn(isa.CLS_LDX | isa.MODE_MEM | size, 5, 4, off),
+                  Insn(isa.CLS_ALU64 | isa.ALU_ADD | isa.SRC_X, 0, 5)]
+    count = [Insn(alu | isa.ALU_ADD, 2, 0, 0, step)]
+    body = (count + index if index_after_step else index + count) + access + [
+        Insn(isa.CLS_ALU64 | isa.ALU_ADD, 0, 0, 0, 1)]
+    jmp = isa.CLS_JMP if wide else isa.CLS_JMP32
+    back = Insn(jmp | isa.JMP_JNE | isa.SRC_X, 2, 3, -(len(body) + 1), 0)
+    return Program(head + body + [back, Insn(isa.OP_EXIT)], data=DATA, rodata=RODATA)
+
+
+@pytest.mark.parametrize("shift", [0, 1, 2, 3])
+@pytest.mark.parametrize("step", [1, -1])
+@pytest.mark.parametrize("index_after_step", [False, True])
+@pytest.mark.parametrize("store", [False, True])
+def test_indexed_walks_to_the_byte(shift, step, index_after_step, store):
+    """Array indexing (base + (i << shift)) hoisted as a whole range: walks whose extreme
+    access ends exactly at the end of ctx, one byte past it, starts exactly at its start or
+    one byte before it; the fault, when there is one, comes at the same access."""
+    size = 1 << shift
+    room = len(CTX_TAIL)  # bytes after the 24-byte header, where r6 points
+    iterations = 4
+    results = []
+    for wide in (False, True):
+        program = indexed_program(shift, step, index_after_step, wide, store, 0)
+        for first_index in range(-2, room // size + 2):
+            # i runs first_index .. (with the index before or after the step)
+            i0 = first_index - (step if index_after_step else 0)
+            n = i0 + step * iterations
+            ref, _ = _check(program, _ctx(i0, n, 0), 50)
+            results.append(ref.status)
+    assert 0 in results and -2 in results

@@ -79,6 +79,8 @@ class Selector(SelectorBase):
         self.flag_target: Var | None = None
         self.flags_hold: Var | None = None
         self.live = None  # liveness of fn, computed when a peephole needs it
+        self.lr_holds = None
+        self.track_lr = False
 
     # ---- locations ------------------------------------------------------------------------
 
@@ -141,6 +143,23 @@ class Selector(SelectorBase):
             self.load_loc(scratch, loc)
         self.e(F.ldst("str", reg, base, offset))
 
+    def cbz_to_stub(self, reg: int, stub: Label, nonzero: bool = False) -> None:
+        """cb(n)z reg to an out-of-line stub, usually too far for CBZ: the opposite test
+        skips a branch to it, so the usual path still runs one instruction (not CMP and
+        B<c>)."""
+        ok = self.asm.label("ok")
+        self.asm.cbz(reg, ok, not nonzero)
+        self.asm.b(stub)
+        self.asm.bind(ok)
+
+    def load_lr(self, loc: Loc) -> None:
+        """lr := the value at loc, skipped when lr already holds that constant (only while
+        `lr_holds` is tracked: a call's argument stores)."""
+        if self.track_lr and loc[0] == "const" and self.lr_holds == loc[1]:
+            return
+        self.load_loc(LR, loc)
+        self.lr_holds = loc[1] if self.track_lr and loc[0] == "const" else None
+
     def store_pair_to(self, lo, hi, base: int, offset: int) -> None:
         """[base + offset] := lo, [base + offset + 4] := hi (STRD when both are in registers:
         only used on the vm struct, which is 8-byte aligned)."""
@@ -149,14 +168,15 @@ class Selector(SelectorBase):
             self.e(E.t1_strd_imm(llo[1], lhi[1], base, offset))
             return
         if llo == lhi:  # the same constant twice
-            self.load_loc(LR, llo)
+            self.load_lr(llo)
             self.e(E.t1_strd_imm(LR, LR, base, offset))
             return
         if llo[0] == "reg" or lhi[0] == "reg":  # the other half through lr, then STRD
-            self.load_loc(LR, lhi if llo[0] == "reg" else llo)
+            self.load_lr(lhi if llo[0] == "reg" else llo)
             pair = (llo[1], LR) if llo[0] == "reg" else (LR, lhi[1])
             self.e(E.t1_strd_imm(pair[0], pair[1], base, offset))
             return
+        self.lr_holds = None  # (lr is overwritten below)
         if base != IP:
             self.load_loc(LR, llo)
             self.load_loc(IP, lhi)
@@ -732,7 +752,7 @@ class Selector(SelectorBase):
                 return
             loc = self.where(lo)
             if loc[0] == "reg" and loc[1] < 8:
-                self.asm.cbz(loc[1], stub)
+                self.cbz_to_stub(loc[1], stub)
                 return
             r = self.in_reg(lo, IP)
             self.e(F.cmp_imm(r, 0))
@@ -785,6 +805,7 @@ class Selector(SelectorBase):
         if callx:
             self.callx_lookup(op)
         rv = self.vm_in(IP)
+        self.lr_holds, self.track_lr = None, True  # lr keeps a constant across these stores
         self.store_pair_to(op.r0lo, op.r0hi, rv, VM_RESULT)
         args = op.args  # r1.lo, r1.hi, ..., r5.hi; None: already in vm->regs
         for reg in range(1, 6):
@@ -795,15 +816,24 @@ class Selector(SelectorBase):
                 for half, value in ((0, lo), (1, hi)):
                     if value is not None:
                         self.store_loc_to(self.where(value), rv, VM_REGS + 8 * reg + 4 * half)
+                        self.lr_holds = None
+        self.lr_holds, self.track_lr = None, False
         target, fc = self.where(op.target), self.where(op.fc)
         # r0 = fc, r1 = &vm->regs; the helper's address stays in its own register when it
         # is neither (else ip)
         in_place = (not callx and target[0] == "reg" and target[1] not in (R0, R1)
                     and fc != ("reg", R1) and rv != R1)
+        spilled_target = (not callx and target[0] != "reg" and fc != ("reg", R1)
+                          and rv not in (R1, IP))
         if in_place:
             self.e(E.t3_add_imm(R1, rv, VM_REGS))
             self.load_loc(R0, fc)
             call = target[1]
+        elif spilled_target:  # the helper's address from the frame straight into ip
+            self.e(E.t3_add_imm(R1, rv, VM_REGS))
+            self.load_loc(IP, target)
+            self.load_loc(R0, fc)
+            call = IP
         else:
             self.e(E.t3_add_imm(LR, rv, VM_REGS))  # &vm->regs (rv may be ip: used up here)
             self.load_loc(IP, target)  # the helper, or the table (callx)
@@ -816,7 +846,7 @@ class Selector(SelectorBase):
         self.e(E.t1_blx_reg(call))
         rv = self.vm_after_call()
         self.e(F.ldst("ldr", R2, rv, VM_STATUS))
-        self.asm.cbz(R2, self.helper_fault_stub(), nonzero=True)
+        self.cbz_to_stub(R2, self.helper_fault_stub(), nonzero=True)
         if self.results([(op.d_lo, R0), (op.d_hi, R1)]) and rv == IP:
             rv = self.vm_after_call()
         clobbered = op.clobbered

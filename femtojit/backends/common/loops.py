@@ -66,6 +66,9 @@ class _Hoist:
     base: Var | None  # None: the base is a constant
     stride: int  # added to the base every iteration (0: invariant)
     after_step: bool  # the base is advanced before the check within an iteration
+    # a base recomputed every iteration as A + (counter << shift): (A, shift, adj), the
+    # first value being A + ((counter on entry + adj) << shift)
+    affine: tuple | None = None
 
 
 def version_counted_loops(
@@ -238,7 +241,13 @@ def _version(fn, header, body, usable, region_start, region_length, probe,
         if d is None:
             continue
         stride = _step(d[2], base)
-        if stride is None or abs(stride) > MAX_STRIDE:
+        if stride is None:
+            found = _affine(d, body_ops, defined, iv[0], order, blocks, body, header, latch,
+                            def_block, step, (order[bid], i))
+            if found is not None:
+                hoists.append(_Hoist(op, base, found[0], False, found[1]))
+            continue
+        if abs(stride) > MAX_STRIDE:
             continue
         if not _must_pass(blocks, body, header, latch, d[0]):
             continue
@@ -304,6 +313,46 @@ def _induction(term: T.Branch, stay: int, body_ops, defined):
     if (cond == "ult" and step != 1) or (cond == "ugt" and step != -1):
         return None
     return iv, bound, cond, step, found[0]
+
+
+def _affine(d, body_ops, defined, counter, order, blocks, body, header, latch, step_block,
+            step, check_at):
+    """(stride, (A, shift, adj)) when the base, defined by `d`, is A + (counter << shift)
+    recomputed every iteration before the check (an indexed array); else None."""
+    bid, index, op = d
+    if not (isinstance(op, T.Bin) and op.op == "add"):
+        return None
+    for a, scaled in ((op.a, op.b), (op.b, op.a)):
+        if not _invariant(a, defined) or not isinstance(scaled, Var):
+            continue
+        if scaled == counter:
+            shift, s_def = 0, None
+        else:
+            s_def = _single_def(body_ops, scaled)
+            if s_def is None:
+                continue
+            sop = s_def[2]
+            if not (isinstance(sop, T.Bin) and sop.op == "shl" and sop.a == counter
+                    and isinstance(sop.b, Const) and sop.b.value < 8):
+                continue
+            shift = sop.b.value
+        if not _must_pass(blocks, body, header, latch, bid):
+            return None
+        if not (order[bid], index) < check_at:
+            return None  # the check would see the previous iteration's base
+        counter_read = (order[bid], index) if s_def is None else (order[s_def[0]], s_def[1])
+        if s_def is not None:
+            if not _must_pass(blocks, body, header, latch, s_def[0]):
+                return None
+            if not counter_read < (order[bid], index):
+                return None
+        stride = step << shift
+        if abs(stride) > MAX_STRIDE:
+            return None
+        step_at = next((order[b], i) for b, i, o in body_ops if counter in o.defs())
+        adj = step if step_at < counter_read else 0
+        return stride, (a, shift, adj)
+    return None
 
 
 def _order(blocks, body, header, latch) -> dict[int, int]:
@@ -428,9 +477,23 @@ def _build(fn, header, body, latch, stay, leave, tick_block, iv, bound, cond, st
     groups: dict[tuple, list[_Hoist]] = {}
     for h in hoists:
         kind = ("region", h.check.region) if usable(h.check) else ("probe",)
-        groups.setdefault((h.base if h.base is not None else h.check.base, h.stride,
-                           h.after_step, kind), []).append(h)
+        base_key = ("affine", *h.affine) if h.affine is not None else (
+            h.base if h.base is not None else h.check.base)
+        groups.setdefault((base_key, h.stride, h.after_step, kind), []).append(h)
     for (base, stride_signed, after_step, kind), members in groups.items():
+        if isinstance(base, tuple):  # A + ((counter + adj) << shift) on entry
+            _, a, shift, adj = base
+            first_val = new_var("first")
+            x = iv[0]
+            if adj:
+                x = new_var("i1")
+                cur.ops.append(T.Bin("add", x, iv[0], Const(adj & M32)))
+            if shift:
+                scaled = new_var("scaled")
+                cur.ops.append(T.Bin("shl", scaled, x, Const(shift)))
+                x = scaled
+            cur.ops.append(T.Bin("add", first_val, a, x))
+            base = first_val
         low_off = min(h.check.off for h in members)
         extent = max(h.check.off + h.check.size for h in members) - low_off
         span = new_var("span")
