@@ -351,6 +351,21 @@ def build_book() -> CaseBook:
     sweep(E.t1_bfc, "bfc {rd}, #{lsb}, #{width}", dict(rd=r(3), lsb=3, width=5),
           dict(rd=ALL), extra=[dict(lsb=x, width=y) for x, y in fields],
           legal=both(regs_ok(rd=GEN), field_ok))
+    # USAT (added by the armv7m backend, which clamps region limits with it)
+    usat_shifts = [Shift(SRType.LSL, 1), Shift(SRType.LSL, 31), Shift(SRType.ASR, 1),
+                   Shift(SRType.ASR, 31), Shift(SRType.LSR, 3), Shift(SRType.ASR, 32),
+                   Shift(SRType.LSL, 0)]
+
+    def usat_shift_ok(a):
+        sh = a.get("shift")
+        return sh is None or (sh.kind in (SRType.LSL, SRType.ASR) and 1 <= sh.amount <= 31)
+
+    sweep(E.t1_usat, lambda a: "usat {rd}, #{sat}, {rn}{sh}".format(
+              **a, sh=shift_text(a.get("shift"))),
+          dict(rd=r(3), sat=31, rn=r(4), shift=None),
+          dict(rd=ALL, rn=ALL, sat=[0, 1, 16, 31, 32, -1]),
+          extra=[dict(shift=x) for x in usat_shifts],
+          legal=both(regs_ok(rd=GEN, rn=GEN), in_range("sat", 0, 31), usat_shift_ok))
 
     # --- 32-bit shifted register ----------------------------------------------------------------
     def dp_text(template):
