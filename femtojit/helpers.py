@@ -15,11 +15,12 @@ between two instructions, an emulator when translated code calls the helper tabl
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from femtojit.errors import HelperError
+from femtojit.memmap import PERM_READ, PERM_WRITE, Region
 from femtojit.status import Status
 
 
@@ -139,3 +140,76 @@ def default_helper_ids(profile: str) -> set[int]:
     if profile == "rfc":
         ids |= set(CONFORMANCE_HELPER_NAMES)
     return ids
+
+
+class CheckedMemory:
+    """The one MemoryAccess every engine hands to helpers.
+
+    Same rule as the bytecode's own accesses (docs/semantics.md, Memory): the first area that
+    holds all of `[addr, addr+size)` decides, and it must have the needed permission; an
+    access wrapping past 2^32 or outside every area is ILLEGAL_MEM. A zero-length access
+    touches nothing and is always allowed. Engines differ only in how bytes are reached, so
+    they pass `raw_read(addr, size) -> bytes` and `raw_write(addr, data)`.
+    """
+
+    def __init__(
+        self,
+        areas: Sequence[tuple[int, int, int]],
+        raw_read: Callable[[int, int], bytes],
+        raw_write: Callable[[int, bytes], None],
+    ):
+        """`areas`: (start, end, perm) in first-match order (the region table, then any
+        extra areas an engine allows, such as a native baseline's own stack)."""
+        self._areas = list(areas)
+        self._raw_read = raw_read
+        self._raw_write = raw_write
+
+    @classmethod
+    def for_regions(
+        cls,
+        regions: Sequence[Region],
+        raw_read: Callable[[int, int], bytes],
+        raw_write: Callable[[int, bytes], None],
+        extra: Sequence[tuple[int, int, int]] = (),
+    ) -> CheckedMemory:
+        areas = [(r.start, r.end, r.perm) for r in regions] + list(extra)
+        return cls(areas, raw_read, raw_write)
+
+    def _check(self, addr: int, size: int, perm: int) -> int:
+        """End of the area that allows the access, or HelperFault."""
+        end = addr + size
+        if addr >= 0 and end <= 1 << 32:
+            for start, stop, area_perm in self._areas:
+                if start <= addr and end <= stop:
+                    if area_perm & perm == perm:
+                        return stop
+                    break
+        kind = "write" if perm & PERM_WRITE else "read"
+        raise HelperFault(
+            Status.ILLEGAL_MEM, f"helper {kind} of {size} bytes at {addr:#x} outside the regions"
+        )
+
+    def read(self, addr: int, size: int) -> bytes:
+        if size <= 0:
+            return b""
+        self._check(addr, size, PERM_READ)
+        return bytes(self._raw_read(addr, size))
+
+    def write(self, addr: int, data: bytes) -> None:
+        if not data:
+            return
+        self._check(addr, len(data), PERM_WRITE)
+        self._raw_write(addr, bytes(data))
+
+    def read_cstring(self, addr: int, limit: int = 4096) -> bytes:
+        """Up to `limit` bytes before the first NUL; every byte read is checked."""
+        out = bytearray()
+        while len(out) < limit:
+            here = addr + len(out)
+            stop = self._check(here, 1, PERM_READ)
+            chunk = self._raw_read(here, min(stop - here, limit - len(out)))
+            nul = chunk.find(b"\0")
+            if nul >= 0:
+                return bytes(out + chunk[:nul])
+            out += chunk
+        return bytes(out)

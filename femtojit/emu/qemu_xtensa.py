@@ -45,9 +45,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from femtojit.emu import layout
-from femtojit.emu.helpercall import MASK32, CheckedMemory, invoke_helper
+from femtojit.emu.helpercall import MASK32, invoke_helper
 from femtojit.errors import EmulationError, FemtojitError, HelperError, UnknownTargetError
-from femtojit.helpers import HelperRegistry, Runtime
+from femtojit.helpers import CheckedMemory, HelperRegistry, Runtime
 from femtojit.memmap import (
     CODE_BASE,
     CTX_BASE,
@@ -395,7 +395,9 @@ def run_native(
         dog.start()
         pipe = _Pipe(proc)
         native_stack = (NATIVE_STACK_BASE, NATIVE_STACK_TOP, PERM_READ | PERM_WRITE)
-        memory = CheckedMemory(memory_image, pipe.read, pipe.write, [native_stack])
+        memory = CheckedMemory.for_regions(
+            memory_image.regions, pipe.read, pipe.write, [native_stack]
+        )
         helper_calls = 0
         try:
             while True:

@@ -27,9 +27,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from femtojit.emu import layout
-from femtojit.emu.helpercall import MASK32, MASK64, CheckedMemory, invoke_helper
+from femtojit.emu.helpercall import MASK32, MASK64, invoke_helper
 from femtojit.errors import EmulationError, HelperError, UnknownTargetError
-from femtojit.helpers import HelperRegistry, Runtime
+from femtojit.helpers import CheckedMemory, HelperRegistry, Runtime
 from femtojit.memmap import (
     CODE_BASE,
     CODE_SLOT,
@@ -470,7 +470,9 @@ class UnicornHarness:
 
     def _memory(self, native: bool = False) -> CheckedMemory:
         extra = [(NATIVE_STACK_BASE, NATIVE_STACK_TOP, PERM_READ | PERM_WRITE)] if native else []
-        return CheckedMemory(self.image, self.uc.mem_read, self.uc.mem_write, extra)
+        return CheckedMemory.for_regions(
+            self.image.regions, self.uc.mem_read, self.uc.mem_write, extra
+        )
 
     def _clobber_scratch(self, keep: int) -> None:
         for i, reg in enumerate(self.spec.scratch[keep:]):

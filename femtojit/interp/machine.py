@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from femtojit import memmap
-from femtojit.helpers import HelperCall, HelperFault, HelperRegistry, Runtime
+from femtojit.helpers import CheckedMemory, HelperCall, HelperFault, HelperRegistry, Runtime
 from femtojit.interp import core
 from femtojit.interp.decode import Decoded, decode_cached
 from femtojit.memmap import HostRegion, MemoryImage
@@ -27,47 +27,31 @@ M64 = 0xFFFFFFFFFFFFFFFF
 CHUNK_INSNS = 1 << 24
 
 
-class InterpMemory:
-    """Container memory as helpers see it: every access checked against the regions.
-
-    The same first-match rule as the bytecode's own accesses (docs/semantics.md, Memory);
-    a zero-length access touches nothing and is always allowed.
-    """
+class InterpMemory(CheckedMemory):
+    """Container memory as helpers see it (the shared region rule of CheckedMemory), over the
+    interpreter's one flat buffer holding every region."""
 
     def __init__(self, image: MemoryImage, buffer: np.ndarray, offsets: list[int]):
-        self._regions = [(r.start, r.end, r.perm, base) for r, base in zip(image.regions, offsets)]
+        self._bases = [(r.start, r.end, base) for r, base in zip(image.regions, offsets)]
         self._buffer = buffer
+        super().__init__(
+            [(r.start, r.end, r.perm) for r in image.regions], self._read_bytes, self._write_bytes
+        )
 
-    def _index(self, addr: int, size: int, need: int) -> int:
-        addr &= M64
-        for start, end, perm, base in self._regions:
-            if start <= addr and addr + size <= end:
-                if perm & need == need:
-                    return base + addr - start
-                break
-        kind = "write" if need & memmap.PERM_WRITE else "read"
-        raise HelperFault(Status.ILLEGAL_MEM, f"helper {kind} of {size} bytes at {addr:#x}")
+    def _at(self, addr: int) -> int:
+        """Buffer index of an address that CheckedMemory already found inside a region."""
+        for start, end, base in self._bases:
+            if start <= addr < end:
+                return base + addr - start
+        raise AssertionError(f"{addr:#x} is in no region")
 
-    def read(self, addr: int, size: int) -> bytes:
-        if size <= 0:
-            return b""
-        p = self._index(addr, size, memmap.PERM_READ)
+    def _read_bytes(self, addr: int, size: int) -> bytes:
+        p = self._at(addr)
         return self._buffer[p : p + size].tobytes()
 
-    def write(self, addr: int, data: bytes) -> None:
-        if not data:
-            return
-        p = self._index(addr, len(data), memmap.PERM_WRITE)
-        self._buffer[p : p + len(data)] = np.frombuffer(bytes(data), dtype=np.uint8)
-
-    def read_cstring(self, addr: int, limit: int = 4096) -> bytes:
-        out = bytearray()
-        while len(out) < limit:
-            byte = self.read(addr + len(out), 1)[0]
-            if byte == 0:
-                break
-            out.append(byte)
-        return bytes(out)
+    def _write_bytes(self, addr: int, data: bytes) -> None:
+        p = self._at(addr)
+        self._buffer[p : p + len(data)] = np.frombuffer(data, dtype=np.uint8)
 
 
 class Machine:

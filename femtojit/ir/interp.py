@@ -11,6 +11,7 @@ in a Bin or Div64 op (lowering must have checked the divisor first).
 from __future__ import annotations
 
 from femtojit.errors import FemtojitError
+from femtojit.helpers import CheckedMemory as SharedCheckedMemory
 from femtojit.helpers import HelperCall, HelperFault, HelperRegistry, Runtime
 from femtojit.ir import types as T
 from femtojit.memmap import PERM_READ, PERM_RW, PERM_WRITE, HostRegion, Region, build_memory
@@ -157,12 +158,15 @@ def compare(cond: str, a: int, b: int, bits: int) -> bool:
     raise ValueError(cond)
 
 
-class CheckedMemory:
-    """Container memory with the region rules of docs/semantics.md; also the MemoryAccess
-    that helpers get."""
+class CheckedMemory(SharedCheckedMemory):
+    """Container memory with the region rules of docs/semantics.md: the IR interpreter's own
+    accesses ask `allowed`, helpers get the shared MemoryAccess methods."""
 
     def __init__(self, regions: list[Region]):
         self.regions = regions
+        super().__init__(
+            [(r.start, r.end, r.perm) for r in regions], self._read_bytes, self._write_bytes
+        )
 
     def region_for(self, addr: int, size: int) -> Region | None:
         """The first region holding all of [addr, addr+size), or None."""
@@ -179,29 +183,15 @@ class CheckedMemory:
             return None
         return region
 
-    # MemoryAccess protocol (femtojit.helpers)
-    def read(self, addr: int, size: int) -> bytes:
-        region = self.allowed(addr, size, PERM_READ)
-        if region is None:
-            raise HelperFault(Status.ILLEGAL_MEM, f"helper read of {size} bytes at {addr:#x}")
-        start = addr - region.start
-        return bytes(region.data[start : start + size])
+    def _read_bytes(self, addr: int, size: int) -> bytes:
+        region = self.region_for(addr, size)
+        assert region is not None
+        return bytes(region.data[addr - region.start : addr - region.start + size])
 
-    def write(self, addr: int, data: bytes) -> None:
-        region = self.allowed(addr, len(data), PERM_WRITE)
-        if region is None:
-            raise HelperFault(Status.ILLEGAL_MEM, f"helper write of {len(data)} bytes at {addr:#x}")
-        start = addr - region.start
-        region.data[start : start + len(data)] = data
-
-    def read_cstring(self, addr: int, limit: int = 4096) -> bytes:
-        out = bytearray()
-        for i in range(limit):
-            byte = self.read(addr + i, 1)[0]
-            if byte == 0:
-                return bytes(out)
-            out.append(byte)
-        raise HelperFault(Status.ILLEGAL_MEM, f"string at {addr:#x} longer than {limit} bytes")
+    def _write_bytes(self, addr: int, data: bytes) -> None:
+        region = self.region_for(addr, len(data))
+        assert region is not None
+        region.data[addr - region.start : addr - region.start + len(data)] = data
 
 
 class _Fault(Exception):
