@@ -21,7 +21,7 @@ from typing import Protocol
 
 from femtojit.errors import HelperError
 from femtojit.memmap import PERM_READ, PERM_WRITE, Region
-from femtojit.status import Status
+from femtojit.status import Status, status_label
 
 
 class HelperFault(Exception):
@@ -29,7 +29,7 @@ class HelperFault(Exception):
 
     def __init__(self, status: int, message: str = ""):
         self.status = int(status)
-        super().__init__(message or Status(self.status).label)
+        super().__init__(message or status_label(self.status))
 
 
 class MemoryAccess(Protocol):

@@ -70,3 +70,8 @@ def test_memcpy_of_zero_bytes_from_nowhere_is_allowed_on_every_engine(engine):
     program = femtojit.assemble(MEMCPY_ZERO)
     result = femtojit.run(program, engine=engine)
     assert result.status == Status.OK
+
+
+def test_helper_fault_with_any_status_has_a_message():
+    assert str(HelperFault(5)) == "status_5"
+    assert str(HelperFault(Status.ILLEGAL_MEM)) == "illegal_mem"
