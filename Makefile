@@ -62,6 +62,8 @@ test: debian-packages $(STAMP)
 
 bench: debian-packages $(STAMP)
 	$(VPY) -m bench.run
+	$(VPY) -m pytest -q -p no:cacheprovider bench/bench_interp.py bench/bench_translate.py \
+		--benchmark-enable --benchmark-min-rounds=3 -s
 
 bench-quick: debian-packages $(STAMP)
 	$(VPY) -m bench.run --quick
