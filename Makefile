@@ -62,11 +62,13 @@ test: debian-packages $(STAMP)
 
 bench: debian-packages $(STAMP)
 	$(VPY) -m bench.run
+	$(VPY) -m bench.readme
 	$(VPY) -m pytest -q -p no:cacheprovider bench/bench_interp.py bench/bench_translate.py \
 		--benchmark-enable --benchmark-min-rounds=3 -s
 
 bench-quick: debian-packages $(STAMP)
 	$(VPY) -m bench.run --quick
+	$(VPY) -m bench.readme
 
 fuzz: debian-packages $(STAMP)
 	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-5000} $(VPY) -m pytest -q -n 2 -m fuzz tests
