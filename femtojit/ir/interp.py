@@ -14,7 +14,7 @@ from femtojit.errors import FemtojitError
 from femtojit.helpers import CheckedMemory as SharedCheckedMemory
 from femtojit.helpers import HelperCall, HelperFault, HelperRegistry, Runtime
 from femtojit.ir import types as T
-from femtojit.memmap import PERM_READ, PERM_RW, PERM_WRITE, HostRegion, Region, build_memory
+from femtojit.memmap import PERM_READ, PERM_WRITE, HostRegion, Region, build_memory
 from femtojit.result import RunResult
 from femtojit.status import Status
 
@@ -22,7 +22,6 @@ M32 = 0xFFFFFFFF
 M64 = 0xFFFFFFFFFFFFFFFF
 
 _DEFAULT = "default"
-_ACCESS_PERM = {"r": PERM_READ, "w": PERM_WRITE, "rw": PERM_RW}
 
 
 class IRRuntimeError(Exception):
@@ -360,7 +359,7 @@ class _Machine:
             region.data[start : start + op.size] = value.to_bytes(op.size, "little")
         elif kind is T.CheckMem:
             addr = (self.v(op.base) + op.off) & M32
-            if self.memory.allowed(addr, op.size, _ACCESS_PERM[op.access]) is None:
+            if self.memory.allowed(addr, op.size, op.perm) is None:
                 self.fault(Status.ILLEGAL_MEM, op.r0lo, op.r0hi)
         elif kind is T.CheckDivZero:
             divisor = self.v(op.lo) | (0 if op.hi is None else self.v(op.hi))

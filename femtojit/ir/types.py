@@ -16,6 +16,16 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, fields
 from typing import ClassVar
 
+from femtojit.memmap import (
+    PERM_READ,
+    PERM_RW,
+    PERM_WRITE,
+    REGION_DATA,
+    REGION_RODATA,
+    REGION_STACK,
+    STACK_SIZE,
+)
+
 MASK32 = 0xFFFFFFFF
 
 #: Number of variables that are eBPF register halves (r0.lo .. r10.hi).
@@ -76,16 +86,30 @@ class _Node:
     #: a 64-bit sum needs no upper halves): def field -> those use fields.
     DEF_USES: ClassVar[dict[str, tuple[str, ...]]] = {}
 
-    def defs(self) -> list[Var]:
-        """Variables this node writes (None entries skipped)."""
-        out: list[Var] = []
-        for name in self.DEFS:
+    def _read(self, names: tuple[str, ...]) -> list:
+        """The values of the fields `names`, list fields flattened, None entries skipped."""
+        out: list = []
+        for name in names:
             value = getattr(self, name)
             if isinstance(value, list):
                 out.extend(v for v in value if v is not None)
             elif value is not None:
                 out.append(value)
         return out
+
+    def _rewrite(self, names: tuple[str, ...], f: Callable) -> None:
+        """Replace every non-None value of the fields `names` by f(value), lists element-wise
+        (keeping their length, so positions keep their meaning)."""
+        for name in names:
+            value = getattr(self, name)
+            if isinstance(value, list):
+                setattr(self, name, [None if v is None else f(v) for v in value])
+            elif value is not None:
+                setattr(self, name, f(value))
+
+    def defs(self) -> list[Var]:
+        """Variables this node writes (None entries skipped)."""
+        return self._read(self.DEFS)
 
     def def_dependencies(self) -> list[list[Var]]:
         """For each variable of defs() (same order), the variables its value depends on."""
@@ -105,14 +129,7 @@ class _Node:
 
     def operands(self) -> list[Operand]:
         """Every operand this node reads (variables and constants), in field order."""
-        out: list[Operand] = []
-        for name in self.USES:
-            value = getattr(self, name)
-            if isinstance(value, list):
-                out.extend(v for v in value if v is not None)
-            elif value is not None:
-                out.append(value)
-        return out
+        return self._read(self.USES)
 
     def uses(self) -> list[Var]:
         """Variables this node reads."""
@@ -120,21 +137,11 @@ class _Node:
 
     def replace_uses(self, f: Callable[[Operand], Operand]) -> None:
         """Rewrite every read operand through f, in place (f returns its argument to keep it)."""
-        for name in self.USES:
-            value = getattr(self, name)
-            if isinstance(value, list):
-                setattr(self, name, [None if v is None else f(v) for v in value])
-            elif value is not None:
-                setattr(self, name, f(value))
+        self._rewrite(self.USES, f)
 
     def replace_defs(self, f: Callable[[Var], Var]) -> None:
         """Rewrite every written variable through f, in place."""
-        for name in self.DEFS:
-            value = getattr(self, name)
-            if isinstance(value, list):
-                setattr(self, name, [None if v is None else f(v) for v in value])
-            elif value is not None:
-                setattr(self, name, f(value))
+        self._rewrite(self.DEFS, f)
 
     def copy(self):
         """A shallow copy with list fields copied, so rewriting the copy leaves self alone."""
@@ -158,6 +165,17 @@ class Op(_Node):
     can_fault: ClassVar[bool] = False
 
 
+class _Selected(Op):
+    """An op whose `op` field selects the operation, one of OPS (checked on construction)."""
+
+    __slots__ = ()
+    OPS: ClassVar[tuple[str, ...]] = ()
+
+    def __post_init__(self):
+        if self.op not in self.OPS:
+            raise ValueError(f"unknown {type(self).__name__} op {self.op!r}")
+
+
 BIN_OPS = (
     "add",
     "sub",
@@ -178,6 +196,8 @@ SHIFT64_OPS = ("shl", "lshr", "ashr")
 DIV64_OPS = ("udiv", "urem", "sdiv", "srem")
 PARAMS = ("stack_top", "ctx", "ctx_len", "data_base", "rodata_base", "budget")
 ACCESSES = ("r", "w", "rw")
+#: The region permission bits each access kind needs.
+ACCESS_PERMS = {"r": PERM_READ, "w": PERM_WRITE, "rw": PERM_RW}
 
 
 @dataclass(slots=True)
@@ -191,7 +211,7 @@ class Mov(Op):
 
 
 @dataclass(slots=True)
-class Bin(Op):
+class Bin(_Selected):
     """d := a <op> b on 32 bits. Shifts use b & 31; divisions need b != 0 (checked before)."""
 
     op: str
@@ -200,14 +220,11 @@ class Bin(Op):
     b: Operand
     DEFS: ClassVar[tuple[str, ...]] = ("d",)
     USES: ClassVar[tuple[str, ...]] = ("a", "b")
-
-    def __post_init__(self):
-        if self.op not in BIN_OPS:
-            raise ValueError(f"unknown Bin op {self.op!r}")
+    OPS: ClassVar[tuple[str, ...]] = BIN_OPS
 
 
 @dataclass(slots=True)
-class Un(Op):
+class Un(_Selected):
     """d := <op> a on 32 bits (bswap16, zext* zero-extend; sext* sign-extend)."""
 
     op: str
@@ -215,16 +232,14 @@ class Un(Op):
     a: Operand
     DEFS: ClassVar[tuple[str, ...]] = ("d",)
     USES: ClassVar[tuple[str, ...]] = ("a",)
-
-    def __post_init__(self):
-        if self.op not in UN_OPS:
-            raise ValueError(f"unknown Un op {self.op!r}")
+    OPS: ClassVar[tuple[str, ...]] = UN_OPS
 
 
 @dataclass(slots=True)
-class Add64(Op):
-    """(dhi:dlo) := (ahi:alo) + (bhi:blo) modulo 2**64. All inputs are read before any
-    output is written, so outputs may name inputs."""
+class _Carry64(Op):
+    """The fields of Add64 and Sub64, which differ only in the operation. All inputs are read
+    before any output is written, so outputs may name inputs; the low half of the result
+    depends on the low halves only."""
 
     dlo: Var | None
     dhi: Var | None
@@ -238,18 +253,13 @@ class Add64(Op):
 
 
 @dataclass(slots=True)
-class Sub64(Op):
+class Add64(_Carry64):
+    """(dhi:dlo) := (ahi:alo) + (bhi:blo) modulo 2**64."""
+
+
+@dataclass(slots=True)
+class Sub64(_Carry64):
     """(dhi:dlo) := (ahi:alo) - (bhi:blo) modulo 2**64."""
-
-    dlo: Var | None
-    dhi: Var | None
-    alo: Operand
-    ahi: Operand
-    blo: Operand
-    bhi: Operand
-    DEFS: ClassVar[tuple[str, ...]] = ("dlo", "dhi")
-    USES: ClassVar[tuple[str, ...]] = ("alo", "ahi", "blo", "bhi")
-    DEF_USES: ClassVar[dict[str, tuple[str, ...]]] = {"dlo": ("alo", "blo")}
 
 
 @dataclass(slots=True)
@@ -266,7 +276,7 @@ class MulWide(Op):
 
 
 @dataclass(slots=True)
-class Shift64(Op):
+class Shift64(_Selected):
     """(dhi:dlo) := (ahi:alo) <op> (amount & 63), op in shl lshr ashr."""
 
     op: str
@@ -277,14 +287,11 @@ class Shift64(Op):
     amount: Operand
     DEFS: ClassVar[tuple[str, ...]] = ("dlo", "dhi")
     USES: ClassVar[tuple[str, ...]] = ("alo", "ahi", "amount")
-
-    def __post_init__(self):
-        if self.op not in SHIFT64_OPS:
-            raise ValueError(f"unknown Shift64 op {self.op!r}")
+    OPS: ClassVar[tuple[str, ...]] = SHIFT64_OPS
 
 
 @dataclass(slots=True)
-class Div64(Op):
+class Div64(_Selected):
     """(dhi:dlo) := (ahi:alo) <op> (bhi:blo), op in udiv urem sdiv srem; divisor non-zero.
     sdiv INT64_MIN, -1 = INT64_MIN; srem INT64_MIN, -1 = 0; srem takes the dividend's sign."""
 
@@ -297,10 +304,7 @@ class Div64(Op):
     bhi: Operand
     DEFS: ClassVar[tuple[str, ...]] = ("dlo", "dhi")
     USES: ClassVar[tuple[str, ...]] = ("alo", "ahi", "blo", "bhi")
-
-    def __post_init__(self):
-        if self.op not in DIV64_OPS:
-            raise ValueError(f"unknown Div64 op {self.op!r}")
+    OPS: ClassVar[tuple[str, ...]] = DIV64_OPS
 
 
 @dataclass(slots=True)
@@ -344,21 +348,34 @@ class Store(Op):
 
 
 @dataclass(slots=True)
-class CheckMem(Op):
-    """Fault ILLEGAL_MEM (result r0) unless [base+off, base+off+size) lies in one region
-    with `access` permission ("r", "w", "rw"). `region` is a provenance hint: the index in
-    the region table to try first (None: no idea); it never changes the outcome."""
+class MemCheck(Op):
+    """What every memory check checks (CheckMem here, GuardMem after backend preparation):
+    the bytes [base+off, base+off+size), for `access` ("r", "w", "rw"), with `region` the
+    provenance hint. Subclasses add their own fields after these."""
 
     base: Operand
     off: int
     size: int
     access: str
     region: int | None
+    side_effect: ClassVar[bool] = True
+    can_fault: ClassVar[bool] = True
+
+    @property
+    def perm(self) -> int:
+        """The permission bits a region needs to allow the access."""
+        return ACCESS_PERMS[self.access]
+
+
+@dataclass(slots=True)
+class CheckMem(MemCheck):
+    """Fault ILLEGAL_MEM (result r0) unless [base+off, base+off+size) lies in one region
+    with `access` permission ("r", "w", "rw"). `region` is a provenance hint: the index in
+    the region table to try first (None: no idea); it never changes the outcome."""
+
     r0lo: Operand
     r0hi: Operand
     USES: ClassVar[tuple[str, ...]] = ("base", "r0lo", "r0hi")
-    side_effect: ClassVar[bool] = True
-    can_fault: ClassVar[bool] = True
 
 
 @dataclass(slots=True)
@@ -598,6 +615,12 @@ class Function:
     rodata_size: int = 0
     var_origin: dict[int, int] = field(default_factory=dict)
     temp_names: dict[int, str] = field(default_factory=dict)
+
+    def region_size(self, region: int) -> int | None:
+        """Size of a region fixed at translation time (stack, .data, .rodata; None for ctx
+        and host regions)."""
+        return {REGION_STACK: STACK_SIZE, REGION_DATA: self.data_size,
+                REGION_RODATA: self.rodata_size}.get(region)
 
     def new_var(self, name: str | None = None) -> Var:
         n = self.num_vars

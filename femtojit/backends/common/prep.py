@@ -39,17 +39,7 @@ from typing import ClassVar
 
 from femtojit.backends.common.vmabi import FIXED_REGION_PERMS, PARAM_FIELDS, PARAM_REGIONS
 from femtojit.ir import types as T
-from femtojit.ir.types import Const, Op, Operand, Var
-from femtojit.memmap import (
-    PERM_READ,
-    PERM_WRITE,
-    REGION_DATA,
-    REGION_RODATA,
-    REGION_STACK,
-    STACK_SIZE,
-)
-
-ACCESS_PERMS = {"r": PERM_READ, "w": PERM_WRITE, "rw": PERM_READ | PERM_WRITE}
+from femtojit.ir.types import ACCESS_PERMS, Const, Op, Operand, Var
 
 
 @dataclass(slots=True)
@@ -117,8 +107,9 @@ class KeepVm(Op):
 
 
 @dataclass(slots=True)
-class GuardMem(Op):
-    """A memory check with its fast path spelled out (see the module docstring).
+class GuardMem(T.MemCheck):
+    """A memory check with its fast path spelled out (see the module docstring); the checked
+    range, access and hint are the T.MemCheck fields it shares with CheckMem.
 
     region kind: `start`/`limit` set, `cstart`/`climit` None. cache kind: the reverse, and
     `fill` is the access size the cache limit is computed for. `region` keeps the hint.
@@ -128,11 +119,6 @@ class GuardMem(Op):
     `base + off - start`).
     """
 
-    base: Operand
-    off: int
-    size: int
-    access: str
-    region: int | None
     start: Operand | None
     limit: Operand | None
     cstart: Var | None
@@ -144,16 +130,10 @@ class GuardMem(Op):
     biased: bool = False  # region kind: `start` is the region's start minus `off`
     DEFS: ClassVar[tuple[str, ...]] = ("cstart", "climit")
     USES: ClassVar[tuple[str, ...]] = ("base", "start", "limit", "cstart", "climit", "r0lo", "r0hi")
-    side_effect: ClassVar[bool] = True
-    can_fault: ClassVar[bool] = True
 
     @property
     def cached(self) -> bool:
         return self.cstart is not None
-
-    @property
-    def perm(self) -> int:
-        return ACCESS_PERMS[self.access]
 
 
 @dataclass(slots=True)
@@ -239,9 +219,9 @@ class Prepared:
 
 
 def region_length(fn: T.Function, region: int) -> int | None:
-    """Length of a fixed region known at translation time (None for ctx)."""
-    return {REGION_STACK: STACK_SIZE, REGION_DATA: fn.data_size,
-            REGION_RODATA: fn.rodata_size}.get(region)
+    """Length of a fixed region known at translation time (None for ctx): fn.region_size,
+    under the name this module has always exported."""
+    return fn.region_size(region)
 
 
 def usable_hint(check: T.CheckMem) -> bool:
@@ -249,7 +229,7 @@ def usable_hint(check: T.CheckMem) -> bool:
     region = check.region
     if region is None or not 0 <= region < len(FIXED_REGION_PERMS):
         return False
-    need = ACCESS_PERMS[check.access]
+    need = check.perm
     return FIXED_REGION_PERMS[region] & need == need
 
 
@@ -330,7 +310,7 @@ def prepare(
     def region_limit(region: int, size: int) -> Operand:
         key = (region, size)
         if key not in limits:
-            length = region_length(fn, region)
+            length = fn.region_size(region)
             if length is None:
                 var = fn.new_var(f"limit{region}_{size}_")
                 prologue_ops.append(RegionLimit(var, regions(), region, size))
@@ -355,7 +335,7 @@ def prepare(
             return start, length
 
         def length_of(region: int) -> Operand:
-            known = region_length(fn, region)
+            known = fn.region_size(region)
             return Const(known) if known is not None else region_limit(region, 1)
 
         versioned_count = version_counted_loops(

@@ -132,16 +132,11 @@ def apply(state: dict, wstate: dict, op: T.Op) -> None:
             state[target.n] = fact
 
 
-def region_size(fn: T.Function, region: int) -> int | None:
-    return {REGION_STACK: STACK_SIZE, REGION_DATA: fn.data_size,
-            REGION_RODATA: fn.rodata_size}.get(region)
-
-
 def provably_allowed(fn: T.Function, fact, check: T.CheckMem) -> bool:
     """True if every address the check can see is inside a region of fixed size that
     allows the access."""
     _, region, low, high = fact
-    size = region_size(fn, region)
+    size = fn.region_size(region)
     if low is None or size is None:
         return False
     if region == REGION_RODATA and check.access != "r":
