@@ -1,4 +1,4 @@
-"""Target-independent analyses: CFG helpers, dominators, loop depth and liveness.
+"""Target-independent analyses: CFG helpers, dominators, loop depth, liveness, union-find.
 
 Classic iterative dataflow over the CFG (the IR is not SSA). Variable sets are Python ints
 used as bitsets (bit n = variable n), which keeps liveness fast on programs of a few
@@ -7,6 +7,7 @@ thousand ops without any extra dependency.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from femtojit.ir.types import Function, LocalCall, Op, PushFrame, Return, Term
@@ -355,3 +356,25 @@ def reaching_definitions(fn: Function) -> ReachingDefs:
                 reach_in[bid], reach_out[bid] = r, out
                 changed = True
     return ReachingDefs(fn, def_var, op_defs, n_real, defs_of_var, reach_in)
+
+
+class UnionFind:
+    """Disjoint sets of ints (path halving). Of two roots the smaller becomes the root of the
+    union, so a set is always named by its smallest member and results stay deterministic
+    (webs number renamed variables by it; the allocator coalesces into it)."""
+
+    def __init__(self, elements: Iterable[int]):
+        self.parent = {x: x for x in elements}
+
+    def find(self, x: int) -> int:
+        while self.parent[x] != x:
+            self.parent[x] = self.parent[self.parent[x]]
+            x = self.parent[x]
+        return x
+
+    def union(self, a: int, b: int) -> int:
+        """Join the sets of a and b; returns the root of the union."""
+        ra, rb = self.find(a), self.find(b)
+        keep, gone = (ra, rb) if ra < rb else (rb, ra)
+        self.parent[gone] = keep
+        return keep

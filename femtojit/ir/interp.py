@@ -10,6 +10,8 @@ in a Bin or Div64 op (lowering must have checked the divisor first).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from femtojit.errors import FemtojitError
 from femtojit.helpers import CheckedMemory as SharedCheckedMemory
 from femtojit.helpers import HelperCall, HelperFault, HelperRegistry, Runtime
@@ -71,16 +73,8 @@ def bin32(op: str, a: int, b: int) -> int:
         return a >> (b & 31)
     if op == "ashr":
         return (_s32(a) >> (b & 31)) & M32
-    if b == 0:
-        raise ZeroDivisionError(op)
-    if op == "udiv":
-        return a // b
-    if op == "urem":
-        return a % b
-    if op == "sdiv":
-        return _trunc_div(_s32(a), _s32(b)) & M32
-    if op == "srem":
-        return _trunc_rem(_s32(a), _s32(b)) & M32
+    if op in T.DIV64_OPS:
+        return _divide(op, a, b, _s32, M32)
     raise ValueError(op)
 
 
@@ -116,6 +110,12 @@ def shift64(op: str, a: int, amount: int) -> int:
 
 
 def div64(op: str, a: int, b: int) -> int:
+    return _divide(op, a, b, _s64, M64)
+
+
+def _divide(op: str, a: int, b: int, signed: Callable[[int], int], mask: int) -> int:
+    """udiv urem sdiv srem on unsigned values of one width (signed: its two's-complement
+    reading, mask: its all-ones value); srem is the remainder of the truncating sdiv."""
     if b == 0:
         raise ZeroDivisionError(op)
     if op == "udiv":
@@ -123,8 +123,8 @@ def div64(op: str, a: int, b: int) -> int:
     if op == "urem":
         return a % b
     if op == "sdiv":
-        return _trunc_div(_s64(a), _s64(b)) & M64
-    return _trunc_rem(_s64(a), _s64(b)) & M64
+        return _trunc_div(signed(a), signed(b)) & mask
+    return _trunc_rem(signed(a), signed(b)) & mask
 
 
 def compare(cond: str, a: int, b: int, bits: int) -> bool:

@@ -623,20 +623,22 @@ class _Lowerer:
         else:
             self.emit(Store(base, off, size, lo))
 
-    def st(self, insn: isa.Insn) -> None:
+    def checked_store(self, insn: isa.Insn) -> tuple[Var, int]:
+        """The part st and stx share: the mode check and the write check of the destination;
+        returns the base (dst.lo) and the access size."""
         if insn.opcode & 0xE0 != isa.MODE_MEM:
             raise self.error(f"unknown store opcode {insn.opcode:#04x}")
         size = isa.SIZE_BYTES[insn.opcode & 0x18]
         base = lo_var(insn.dst)
         self.check(base, insn.off, size, "w")
+        return base, size
+
+    def st(self, insn: isa.Insn) -> None:
+        base, size = self.checked_store(insn)
         self.store_value(base, insn.off, size, const(insn.imm), _sign_word(insn.imm))
 
     def stx(self, insn: isa.Insn) -> None:
-        if insn.opcode & 0xE0 != isa.MODE_MEM:
-            raise self.error(f"unknown store opcode {insn.opcode:#04x}")
-        size = isa.SIZE_BYTES[insn.opcode & 0x18]
-        base = lo_var(insn.dst)
-        self.check(base, insn.off, size, "w")
+        base, size = self.checked_store(insn)
         self.store_value(base, insn.off, size, lo_var(insn.src), hi_var(insn.src))
 
     def atomic(self, insn: isa.Insn) -> None:

@@ -33,7 +33,7 @@ from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 
 from femtojit.ir import types as T
-from femtojit.ir.analysis import bits, block_weights, liveness
+from femtojit.ir.analysis import UnionFind, bits, block_weights, liveness
 
 Register = Hashable
 
@@ -134,24 +134,18 @@ def interference(
     return graph
 
 
-class _Nodes:
+class _Nodes(UnionFind):
     """Union-find of coalesced variables with merged adjacency."""
 
     def __init__(self, graph: InterferenceGraph):
-        self.parent = {v: v for v in graph.adj}
+        super().__init__(graph.adj)
         self.adj = {v: set(n) for v, n in graph.adj.items()}
         self.members = {v: [v] for v in graph.adj}
 
-    def find(self, v: int) -> int:
-        while self.parent[v] != v:
-            self.parent[v] = self.parent[self.parent[v]]
-            v = self.parent[v]
-        return v
-
     def merge(self, a: int, b: int) -> int:
-        """Merge b's node into a's (both roots); returns the root."""
-        keep, gone = (a, b) if a < b else (b, a)
-        self.parent[gone] = keep
+        """Merge the nodes of roots a and b (the smaller keeps its name); returns the root."""
+        keep = self.union(a, b)
+        gone = b if keep == a else a
         self.members[keep] += self.members.pop(gone)
         for n in self.adj.pop(gone):
             self.adj[n].discard(gone)

@@ -12,27 +12,8 @@ unchanged: it is a pure renaming.
 from __future__ import annotations
 
 from femtojit.ir import types as T
-from femtojit.ir.analysis import reaching_definitions
+from femtojit.ir.analysis import UnionFind, reaching_definitions
 from femtojit.ir.types import Var
-
-
-class UnionFind:
-    def __init__(self, n: int):
-        self.parent = list(range(n))
-
-    def find(self, x: int) -> int:
-        while self.parent[x] != x:
-            self.parent[x] = self.parent[self.parent[x]]
-            x = self.parent[x]
-        return x
-
-    def union(self, a: int, b: int) -> None:
-        ra, rb = self.find(a), self.find(b)
-        if ra != rb:
-            if ra < rb:
-                self.parent[rb] = ra
-            else:
-                self.parent[ra] = rb
 
 
 def inout_vars(node) -> set[int]:
@@ -49,7 +30,7 @@ def inout_vars(node) -> set[int]:
 def run(fn: T.Function) -> T.Function:
     """Rename fn's variables web by web, in place; returns it."""
     rd = reaching_definitions(fn)
-    uf = UnionFind(len(rd.def_var))
+    uf = UnionFind(range(len(rd.def_var)))
     used_pseudo: set[int] = set()
 
     # union the definitions reaching each use
