@@ -22,6 +22,22 @@ from __future__ import annotations
 
 import struct
 
+# The fjit_vm_t offsets and the region entry size are the ABI's (vmabi), named here too so
+# harness code and its tests can take every address and offset from this module.
+from femtojit.backends.common.vmabi import REGION_ENTRY_SIZE as REGION_ENTRY_SIZE
+from femtojit.backends.common.vmabi import VM_BRANCHES_REMAINING as VM_BRANCHES_REMAINING
+from femtojit.backends.common.vmabi import VM_CTX as VM_CTX
+from femtojit.backends.common.vmabi import VM_CTX_LEN as VM_CTX_LEN
+from femtojit.backends.common.vmabi import VM_FC as VM_FC
+from femtojit.backends.common.vmabi import VM_HELPERS as VM_HELPERS
+from femtojit.backends.common.vmabi import VM_N_REGIONS as VM_N_REGIONS
+from femtojit.backends.common.vmabi import VM_REGIONS as VM_REGIONS
+from femtojit.backends.common.vmabi import VM_REGS as VM_REGS
+from femtojit.backends.common.vmabi import VM_RESERVED as VM_RESERVED
+from femtojit.backends.common.vmabi import VM_RESULT as VM_RESULT
+from femtojit.backends.common.vmabi import VM_SIZE as VM_SIZE
+from femtojit.backends.common.vmabi import VM_STACK_TOP as VM_STACK_TOP
+from femtojit.backends.common.vmabi import VM_STATUS as VM_STATUS
 from femtojit.errors import FemtojitError, HelperError
 from femtojit.memmap import (
     CODE_BASE,
@@ -47,24 +63,8 @@ HARNESS_CODE_BASE = HELPER_STUB_BASE + 0x20000
 HARNESS_CODE_SIZE = 0x10000
 STUB_AREA_SIZE = HARNESS_CODE_BASE + HARNESS_CODE_SIZE - HELPER_STUB_BASE
 
-# fjit_vm_t (ABI v1) field offsets.
-VM_REGIONS = 0
-VM_N_REGIONS = 4
-VM_STACK_TOP = 8
-VM_CTX = 12
-VM_CTX_LEN = 16
-VM_HELPERS = 20
-VM_FC = 24
-VM_BRANCHES_REMAINING = 28
-VM_STATUS = 32
-VM_RESERVED = 36
-VM_RESULT = 40
-VM_REGS = 48
-VM_SIZE = VM_REGS + 11 * 8
-
 VM_ADDR = HARNESS_BASE
 REGION_TABLE_ADDR = HARNESS_BASE + 0x100
-REGION_ENTRY_SIZE = 12
 HELPER_TABLE_ADDR = HARNESS_BASE + 0x200
 FC_ADDR = HARNESS_BASE + 0x800
 FC_SIZE = 16

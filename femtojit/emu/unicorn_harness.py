@@ -298,8 +298,8 @@ class UnicornHarness:
         vm = layout.VM_ADDR
         read = self.policy.read
         read.append((vm, vm + layout.VM_SIZE))
-        n_regions = len(self.image.regions)
-        read.append((layout.REGION_TABLE_ADDR, layout.REGION_TABLE_ADDR + 12 * n_regions))
+        table_size = layout.REGION_ENTRY_SIZE * len(self.image.regions)
+        read.append((layout.REGION_TABLE_ADDR, layout.REGION_TABLE_ADDR + table_size))
         read.append((layout.HELPER_TABLE_ADDR, layout.HELPER_TABLE_ADDR + len(table)))
         write = self.policy.write
         write.append((vm + layout.VM_BRANCHES_REMAINING, vm + layout.VM_STATUS + 4))

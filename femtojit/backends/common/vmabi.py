@@ -1,7 +1,7 @@
 """The native ABI v1 as every backend sees it: `fjit_vm_t` field offsets and the region table.
 
 DESIGN.md and docs/abi.md define the struct; femtojit/runtime/femtojit.h mirrors it in C (with
-static asserts) and femtojit/emu/layout.py lays it out for the emulators. Backends read these
+static asserts). Backends and the emulators' layout (femtojit/emu/layout.py) read these
 constants instead of spelling offsets out, so a change of the ABI is one edit here.
 """
 
@@ -21,6 +21,8 @@ VM_STATUS = 32
 VM_RESERVED = 36
 VM_RESULT = 40
 VM_REGS = 48
+#: sizeof(fjit_vm_t): regs[] holds r0..r10, 8 bytes each.
+VM_SIZE = VM_REGS + 11 * 8
 
 #: fjit_region_t: {start, len, flags}.
 REGION_ENTRY_SIZE = 12
