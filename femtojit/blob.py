@@ -29,6 +29,7 @@ from __future__ import annotations
 import struct
 import zlib
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from femtojit.errors import LoadError
 
@@ -42,6 +43,35 @@ TARGET_IDS = {"armv7m": 1, "rv32imc": 2, "xtensa-lx106": 3, "xtensa-esp32": 4}
 
 _HEADER = struct.Struct("<4sHBBIIIIIIIIIIIIII")
 assert _HEADER.size == HEADER_SIZE
+
+
+class BlobHeader(NamedTuple):
+    """The header fields in file order (see the table above), as stored: unchecked."""
+
+    magic: bytes
+    version: int
+    target_id: int
+    profile_id: int
+    flags: int
+    header_size: int
+    code_off: int
+    code_size: int
+    entry: int
+    data_off: int
+    data_size: int
+    rodata_off: int
+    rodata_size: int
+    imports_off: int
+    n_imports: int
+    frame_size: int
+    budget: int
+    crc: int
+
+
+def read_header(raw: bytes) -> BlobHeader:
+    """The header of a blob of at least HEADER_SIZE bytes, without any checks (parse_blob
+    checks; code that just wrote the blob can trust it)."""
+    return BlobHeader._make(_HEADER.unpack_from(raw))
 
 
 def _align(n: int, a: int) -> int:
@@ -106,63 +136,44 @@ def parse_blob(raw: bytes) -> Blob:
     """Read a blob, checking every field against the file (LoadError on any lie)."""
     if len(raw) < HEADER_SIZE:
         raise LoadError(f"blob is {len(raw)} bytes, shorter than its {HEADER_SIZE}-byte header")
-    (
-        magic,
-        version,
-        target_id,
-        profile_id,
-        flags,
-        header_size,
-        code_off,
-        code_size,
-        entry,
-        data_off,
-        data_size,
-        rodata_off,
-        rodata_size,
-        imports_off,
-        n_imports,
-        frame_size,
-        budget,
-        crc,
-    ) = _HEADER.unpack_from(raw)
-    if magic != MAGIC:
-        raise LoadError(f"not a femtojit blob (magic {magic!r}, expected {MAGIC!r})")
-    if version != ABI_VERSION:
-        raise LoadError(f"blob ABI version {version}, this femtojit reads {ABI_VERSION}")
-    if header_size != HEADER_SIZE:
-        raise LoadError(f"blob header_size {header_size}, expected {HEADER_SIZE}")
+    h = read_header(raw)
+    if h.magic != MAGIC:
+        raise LoadError(f"not a femtojit blob (magic {h.magic!r}, expected {MAGIC!r})")
+    if h.version != ABI_VERSION:
+        raise LoadError(f"blob ABI version {h.version}, this femtojit reads {ABI_VERSION}")
+    if h.header_size != HEADER_SIZE:
+        raise LoadError(f"blob header_size {h.header_size}, expected {HEADER_SIZE}")
     targets = {v: k for k, v in TARGET_IDS.items()}
     profiles = {v: k for k, v in PROFILE_IDS.items()}
-    if target_id not in targets:
-        raise LoadError(f"blob has unknown target id {target_id}")
-    if profile_id not in profiles:
-        raise LoadError(f"blob has unknown profile id {profile_id}")
+    if h.target_id not in targets:
+        raise LoadError(f"blob has unknown target id {h.target_id}")
+    if h.profile_id not in profiles:
+        raise LoadError(f"blob has unknown profile id {h.profile_id}")
     for name, off, size in (
-        ("code", code_off, code_size),
-        ("data", data_off, data_size),
-        ("rodata", rodata_off, rodata_size),
-        ("imports", imports_off, 4 * n_imports),
+        ("code", h.code_off, h.code_size),
+        ("data", h.data_off, h.data_size),
+        ("rodata", h.rodata_off, h.rodata_size),
+        ("imports", h.imports_off, 4 * h.n_imports),
     ):
         if off < HEADER_SIZE or off + size > len(raw):
             raise LoadError(
                 f"blob {name} [{off}, {off + size}) lies outside the {len(raw)}-byte file"
             )
-    if code_off % 4:
-        raise LoadError(f"blob code offset {code_off} is not 4-byte aligned")
-    if entry >= max(code_size, 1):
-        raise LoadError(f"blob entry offset {entry} is outside the {code_size}-byte code")
-    if zlib.crc32(raw[HEADER_SIZE:]) != crc:
+    if h.code_off % 4:
+        raise LoadError(f"blob code offset {h.code_off} is not 4-byte aligned")
+    if h.entry >= max(h.code_size, 1):
+        raise LoadError(f"blob entry offset {h.entry} is outside the {h.code_size}-byte code")
+    if zlib.crc32(raw[HEADER_SIZE:]) != h.crc:
         raise LoadError("blob checksum mismatch (corrupted or truncated)")
-    imports = list(struct.unpack_from(f"<{n_imports}I", raw, imports_off))
+    imports = list(struct.unpack_from(f"<{h.n_imports}I", raw, h.imports_off))
     return Blob(
-        target=targets[target_id],
-        profile=profiles[profile_id],
-        code=raw[code_off : code_off + code_size],
-        entry_offset=entry,
-        data=raw[data_off : data_off + data_size],
-        rodata=raw[rodata_off : rodata_off + rodata_size],
+        target=targets[h.target_id],
+        profile=profiles[h.profile_id],
+        code=raw[h.code_off : h.code_off + h.code_size],
+        entry_offset=h.entry,
+        data=raw[h.data_off : h.data_off + h.data_size],
+        rodata=raw[h.rodata_off : h.rodata_off + h.rodata_size],
         imports=imports,
-        frame_size=frame_size,
-        budget=budget if flags & FLAG_BUDGET else None,
+        frame_size=h.frame_size,
+        budget=h.budget if h.flags & FLAG_BUDGET else None,
     )

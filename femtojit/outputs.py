@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 import struct
 
-from femtojit.blob import Blob, parse_blob
+from femtojit.blob import Blob, parse_blob, read_header
 from femtojit.errors import TranslateError
 
 FORMATS = ("blob", "elf", "c")
@@ -140,17 +140,8 @@ def to_elf_object(blob: Blob, name: str) -> bytes:
         raise TranslateError(f"no ELF output for target {blob.target!r}")
     machine, e_flags = _MACHINE[blob.target]
     raw = blob.to_bytes()
-    (
-        code_off,
-        code_size,
-        entry_off,
-        data_off,
-        data_size,
-        rodata_off,
-        rodata_size,
-        imports_off,
-        n_imports,
-    ) = struct.unpack_from("<9I", raw, 16)
+    h = read_header(raw)
+    code_off, code_size, entry_off = h.code_off, h.code_size, h.entry
     if not 0 <= entry_off < code_size:
         raise TranslateError(f"entry offset {entry_off} outside the {code_size}-byte code")
     thumb = blob.target == "armv7m"
@@ -175,9 +166,9 @@ def to_elf_object(blob: Blob, name: str) -> bytes:
     sym(name, entry_off | int(thumb), code_size - entry_off, STB_GLOBAL, STT_FUNC, _TEXT)
     sym(f"{name}_blob", 0, len(raw), STB_GLOBAL, STT_OBJECT, _RODATA)
     sym(f"{name}_blob_len", blob_len_off, 4, STB_GLOBAL, STT_OBJECT, _RODATA)
-    sym(f"{name}_data", data_off, data_size, STB_GLOBAL, STT_OBJECT, _RODATA)
-    sym(f"{name}_rodata", rodata_off, rodata_size, STB_GLOBAL, STT_OBJECT, _RODATA)
-    sym(f"{name}_imports", imports_off, 4 * n_imports, STB_GLOBAL, STT_OBJECT, _RODATA)
+    sym(f"{name}_data", h.data_off, h.data_size, STB_GLOBAL, STT_OBJECT, _RODATA)
+    sym(f"{name}_rodata", h.rodata_off, h.rodata_size, STB_GLOBAL, STT_OBJECT, _RODATA)
+    sym(f"{name}_imports", h.imports_off, 4 * h.n_imports, STB_GLOBAL, STT_OBJECT, _RODATA)
     symtab = b"".join(symbols)
 
     section_names = [
