@@ -29,6 +29,7 @@ def main(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from femtojit.asm import assemble_program
+    from femtojit.cli.common import write_output
     from femtojit.errors import FemtojitError, LoadError
     from femtojit.loaders import read_source
 
@@ -52,9 +53,6 @@ def main(args: argparse.Namespace) -> int:
 
         blob = write_container(program)
     output = Path(args.output)
-    try:
-        output.write_bytes(blob)
-    except OSError as error:
-        raise FemtojitError(f"cannot write {output}: {error.strerror or error}") from None
+    write_output(output, blob)
     print(f"{output}: {len(program.slots)} slots, {len(blob)} bytes ({args.format})")
     return 0

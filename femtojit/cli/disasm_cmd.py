@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from femtojit.cli.common import add_kind_argument
+
 HELP = "print a program as text assembly"
 DESCRIPTION = """\
 Print a program (container .bin, clang -target bpf object, assembly or raw bytecode) as text
@@ -17,27 +19,19 @@ in the assembler's syntax. Jump targets get labels (L<slot>); slots the syntax c
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("program", metavar="PROGRAM", help="program file (.bin, .o, .s, raw)")
     parser.add_argument("-o", "--output", metavar="OUT", help="write here instead of stdout")
-    parser.add_argument(
-        "--kind",
-        choices=("elf", "container", "asm", "raw"),
-        help="program format (default: recognised from the content)",
-    )
+    add_kind_argument(parser)
 
 
 def main(args: argparse.Namespace) -> int:
     import sys
-    from pathlib import Path
 
     from femtojit.asm import disassemble
-    from femtojit.errors import FemtojitError
+    from femtojit.cli.common import write_output
     from femtojit.loaders import load
 
     text = disassemble(load(args.program, kind=args.kind))
     if args.output is None:
         sys.stdout.write(text)
         return 0
-    try:
-        Path(args.output).write_text(text, encoding="utf-8")
-    except OSError as error:
-        raise FemtojitError(f"cannot write {args.output}: {error.strerror or error}") from None
+    write_output(args.output, text)
     return 0

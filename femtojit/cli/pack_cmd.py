@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from femtojit.cli.common import add_kind_argument
+
 HELP = "write a Femto-Container .bin from a clang -target bpf object (or any program)"
 DESCRIPTION = """\
 Write a Femto-Container application file (.bin, "rBPF" container) from a program: the job of
@@ -20,27 +22,20 @@ bytecode and containers are accepted too (recognised from the content, or --kind
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("input", metavar="IN", help="program file (usually a .o from clang)")
     parser.add_argument("-o", "--output", metavar="OUT", required=True, help="container to write")
-    parser.add_argument(
-        "--kind",
-        choices=("elf", "container", "asm", "raw"),
-        help="input format (default: recognised from the content)",
-    )
+    add_kind_argument(parser, "input")
 
 
 def main(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from femtojit.errors import FemtojitError
+    from femtojit.cli.common import write_output
     from femtojit.loaders import load
     from femtojit.loaders.container import HEADER, write_container
 
     program = load(args.input, kind=args.kind)
     blob = write_container(program)
     output = Path(args.output)
-    try:
-        output.write_bytes(blob)
-    except OSError as error:
-        raise FemtojitError(f"cannot write {output}: {error.strerror or error}") from None
+    write_output(output, blob)
     _, _, _, data_len, rodata_len, text_len, _ = HEADER.unpack_from(blob)
     functions = ", ".join(f.name for f in program.functions) or "none"
     print(

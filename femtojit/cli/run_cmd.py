@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import argparse
 
+from femtojit.cli.common import add_kind_argument, read_ctx, read_file
+from femtojit.cli.common import parse_hex_bytes as parse_hex_bytes  # its former home
+
 HELP = "verify and run a program on the interpreter (or a translation engine)"
 DESCRIPTION = """\
 Verify a program and run it. The program is a Femto-Container .bin, a clang -target bpf
@@ -42,44 +45,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="taken-branch budget (default: 200 in femto, none in rfc)",
     )
     parser.add_argument("--profile", choices=("femto", "rfc"), default="femto")
-    parser.add_argument(
-        "--kind",
-        choices=("elf", "container", "asm", "raw"),
-        help="program format (default: recognised from the content)",
-    )
+    add_kind_argument(parser)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
-
-
-def parse_hex_bytes(text: str, what: str = "--mem-hex") -> bytes:
-    """Bytes from hex text: pairs of digits, optionally separated by spaces or commas and
-    prefixed with 0x ("01 02 ff", "0x01,0x02", "0102ff")."""
-    from femtojit.errors import FemtojitError
-
-    tokens = text.replace(",", " ").split()
-    try:
-        if len(tokens) > 1:
-            values = []
-            for token in tokens:
-                digits = token[2:] if token.lower().startswith("0x") else token
-                if not 1 <= len(digits) <= 2:
-                    raise ValueError(token)
-                values.append(int(digits, 16))
-            return bytes(values)
-        digits = tokens[0] if tokens else ""
-        digits = digits[2:] if digits.lower().startswith("0x") else digits
-        return bytes.fromhex(digits)
-    except ValueError:
-        raise FemtojitError(f"{what}: not hex bytes: {text!r}") from None
-
-
-def _read_file(path: str, what: str) -> bytes:
-    from femtojit.errors import FemtojitError
-
-    try:
-        with open(path, "rb") as handle:
-            return handle.read()
-    except OSError as error:
-        raise FemtojitError(f"{what} {path}: {error.strerror or error}") from None
 
 
 def parse_host(spec: str):
@@ -91,7 +58,7 @@ def parse_host(spec: str):
         if spec.endswith(suffix):
             path, perm = spec[: -len(suffix)], value
             break
-    return HostRegion(_read_file(path, "--host"), perm)
+    return HostRegion(read_file(path, "--host"), perm)
 
 
 def summary(result, program) -> str:
@@ -118,12 +85,7 @@ def main(args: argparse.Namespace) -> int:
     from femtojit.loaders import load
     from femtojit.profile import parse_budget
 
-    if args.mem is not None:
-        ctx = _read_file(args.mem, "--mem")
-    elif args.mem_hex is not None:
-        ctx = parse_hex_bytes(args.mem_hex)
-    else:
-        ctx = b""
+    ctx = read_ctx(args) or b""
     host = [parse_host(spec) for spec in args.host]
     budget = "default" if args.branch_budget is None else parse_budget(args.branch_budget)
     program = load(args.program, entry=args.entry, kind=args.kind)

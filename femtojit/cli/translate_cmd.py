@@ -84,7 +84,9 @@ def main(args: argparse.Namespace) -> int:
         print(translation.stats_text())
     status = 0
     if args.validate is not None:
-        ctx = _read_ctx(args)
+        from femtojit.cli.common import read_ctx
+
+        ctx = read_ctx(args)
         inputs = [ctx] if ctx is not None else []
         report = translation.validate(inputs=inputs, generated=args.validate)
         print(report.summary())
@@ -107,13 +109,3 @@ def _symbol_name(path) -> str:
 
     stem = re.sub(r"\W", "_", path.stem) or "fjit_program"
     return stem if not stem[0].isdigit() else f"_{stem}"
-
-
-def _read_ctx(args: argparse.Namespace) -> bytes | None:
-    from femtojit.cli.run_cmd import _read_file, parse_hex_bytes
-
-    if args.mem is not None:
-        return _read_file(args.mem, "--mem")
-    if args.mem_hex is not None:
-        return parse_hex_bytes(args.mem_hex)
-    return None

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from femtojit.cli.common import add_kind_argument
+
 HELP = "check a program against the verifier's rules"
 DESCRIPTION = """\
 Check a program against the static rules every program passes before it runs or is
@@ -41,11 +43,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=[],
         help="accept this helper id besides the built-in ones (repeatable)",
     )
-    parser.add_argument(
-        "--kind",
-        choices=("elf", "container", "asm", "raw"),
-        help="program format (default: recognised from the content)",
-    )
+    add_kind_argument(parser)
 
 
 def main(args: argparse.Namespace) -> int:
