@@ -21,26 +21,19 @@ from femtojit.backends.armv7m import routines
 from femtojit.backends.armv7m.abi import CALL_CLOBBERED, FRAME_BYTES, IP, Frame
 from femtojit.backends.armv7m.emit import Asm, Label
 from femtojit.backends.armv7m.encode import LR, R0, R1, R2, R3, SP, Cond, Shift, SRType
+from femtojit.backends.common.lower import COMMUTATIVE, LoweringBase, common_handlers
 from femtojit.backends.common.prep import (
     GuardMem,
-    HelperAddr,
     HelperCall,
-    KeepVm,
     ProbeRange,
     RegionLimit,
-    RegionsBase,
-    RegionStart,
     StoreRegs,
     VmArg,
-    VmParam,
 )
-from femtojit.backends.common.selector import Loc, SelectorBase, sequence_moves
+from femtojit.backends.common.selector import Loc, sequence_moves
 from femtojit.backends.common.vmabi import (
-    PARAM_FIELDS,
     REGION_ENTRY_SIZE,
     REGION_LEN,
-    REGION_START,
-    VM_REGIONS,
     VM_REGS,
     VM_RESULT,
     VM_STATUS,
@@ -50,8 +43,6 @@ from femtojit.ir.regalloc import Allocation
 from femtojit.ir.types import MAX_FRAMES, Const, Var
 from femtojit.status import Status
 
-M32 = 0xFFFFFFFF
-
 CONDS = {
     "eq": Cond.EQ, "ne": Cond.NE, "ugt": Cond.HI, "uge": Cond.CS, "ult": Cond.CC,
     "ule": Cond.LS, "sgt": Cond.GT, "sge": Cond.GE, "slt": Cond.LT, "sle": Cond.LE,
@@ -59,10 +50,9 @@ CONDS = {
 #: cond(a, b) == SWAPPED[cond](b, a)
 SWAPPED = {"eq": "eq", "ne": "ne", "ugt": "ult", "uge": "ule", "ult": "ugt", "ule": "uge",
            "sgt": "slt", "sge": "sle", "slt": "sgt", "sle": "sge", "set": "set"}
-COMMUTATIVE = {"add", "mul", "and", "or", "xor"}
 
 
-class Selector(SelectorBase):
+class Selector(LoweringBase):
     """Translates one prepared function; `run()` returns the filled Asm."""
 
     target = "armv7m"
@@ -71,8 +61,6 @@ class Selector(SelectorBase):
                  vm: Var):
         super().__init__(fn, alloc, frame, vm, Asm())
         self.exit_label = self.asm.label("exit")
-        self.scan_common: Label | None = None
-        self.div_routines: dict[str, Label] = {}
         self.has_callx = callx
         # compare-with-zero folding: the last op of a block computes the value its branch
         # tests against 0; computing it with a flag-setting instruction makes the CMP moot
@@ -122,11 +110,6 @@ class Selector(SelectorBase):
             return loc[1]
         self.load_loc(scratch, loc, keep_flags)
         return scratch
-
-    def dest(self, var: Var, scratch: int) -> int:
-        """The register to compute var into (its own, or scratch when it is spilled)."""
-        loc = self.where(var)
-        return loc[1] if loc[0] == "reg" else scratch
 
     def commit(self, var: Var, reg: int) -> None:
         """var := reg (a store when var is spilled); never touches the flags."""
@@ -227,7 +210,7 @@ class Selector(SelectorBase):
     # ---- the function ---------------------------------------------------------------------
 
     def run(self) -> Asm:
-        frame, asm = self.frame, self.asm
+        asm = self.asm
         self.prologue()
         blocks = self.fn.blocks
         self.position = {b.id: i for i, b in enumerate(blocks)}
@@ -269,18 +252,7 @@ class Selector(SelectorBase):
         self.epilogue()
         self.asm.tag = "out-of-line"
         self.flush_deferred()
-        if self.scan_variants:
-            common = asm.label("scan")
-            for (size, perm, fill), label in sorted(self.scan_variants.items()):
-                routines.emit_scan_variant(asm, label, common, size, perm, fill)
-            routines.emit_scan_common(asm, common, frame.vm_offset)
-        if self.div_routines:
-            core = self.div_routines.get("udivmod") or asm.label("udivmod64")
-            routines.emit_udivmod64(asm, core)
-            for name in ("sdiv", "srem"):
-                if name in self.div_routines:
-                    routines.emit_signed_div64(asm, self.div_routines[name], core,
-                                               remainder=name == "srem")
+        self.emit_routines(routines, vm_offset=self.frame.vm_offset)
         return asm
 
     def mla_fusions(self, block: T.Block) -> dict:
@@ -382,15 +354,6 @@ class Selector(SelectorBase):
         self.e(F.ldst("ldr", rd, rb, offset))
         self.commit(d, rd)
 
-    def op_vmparam(self, op: VmParam) -> None:
-        self.load_field(op.d, op.vm, PARAM_FIELDS[op.name])
-
-    def op_regions_base(self, op: RegionsBase) -> None:
-        self.load_field(op.d, op.vm, VM_REGIONS)
-
-    def op_region_start(self, op: RegionStart) -> None:
-        self.load_field(op.d, op.regions, REGION_ENTRY_SIZE * op.region + REGION_START)
-
     def op_region_limit(self, op: RegionLimit) -> None:
         self.load_field(op.d, op.regions, REGION_ENTRY_SIZE * op.region + REGION_LEN)
         if op.size == 1:
@@ -399,9 +362,6 @@ class Selector(SelectorBase):
         self.e(F.sub_imm(rd, rd, op.size - 1))
         self.e(E.t1_usat(rd, 31, rd))  # below 0: 0 (regions are shorter than 2^31 bytes)
         self.commit(op.d, rd)
-
-    def op_keepvm(self, op: KeepVm) -> None:
-        pass
 
     def op_probe(self, op: ProbeRange) -> None:
         """The region scan for one byte at op.address with fill 1: on a hit it returns the
@@ -415,9 +375,6 @@ class Selector(SelectorBase):
         self.e(E.t2_mov_imm(LR, 0))
         self.commit(op.start, IP)
         self.commit(op.length, LR)
-
-    def op_helper_addr(self, op: HelperAddr) -> None:
-        self.load_field(op.d, op.helpers, 4 * op.index)
 
     def op_bin(self, op: T.Bin) -> None:
         name, a, b = op.op, op.a, op.b
@@ -635,13 +592,8 @@ class Selector(SelectorBase):
             (("reg", R0), self.where(op.alo)), (("reg", R1), self.where(op.ahi)),
             (("reg", R2), self.where(op.blo)), (("reg", R3), self.where(op.bhi)),
         ])
-        name = op.op
-        routine = "udivmod" if name in ("udiv", "urem") else name
-        if routine not in self.div_routines:
-            self.div_routines[routine] = self.asm.label(f"{routine}64")
-        self.div_routines.setdefault("udivmod", self.asm.label("udivmod64"))
-        self.asm.bl(self.div_routines[routine])
-        lo, hi = (R2, R3) if name == "urem" else (R0, R1)
+        self.asm.bl(self.div64_entry(op.op))
+        lo, hi = (R2, R3) if op.op == "urem" else (R0, R1)
         self.results([(op.dlo, lo), (op.dhi, hi)])
 
     # ---- memory ---------------------------------------------------------------------------
@@ -713,10 +665,7 @@ class Selector(SelectorBase):
         back = self.asm.label("back")
         self.asm.b(miss, Cond.CS)
         self.asm.bind(back)
-        fault = self.fault_stub(g.r0lo, g.r0hi, Status.ILLEGAL_MEM)
-        parts = g.parts or ((g.off, g.size),)
-        scans = [self.scan_entry(size, g.perm, g.fill if i == len(parts) - 1 else 0)
-                 for i, (_, size) in enumerate(parts)]
+        fault, parts, scans = self.guard_scans(g)
 
         def slow_path():
             """Each fused access on its own, in program order, through the full scan."""
@@ -926,22 +875,8 @@ class Selector(SelectorBase):
 
     # ---- terminators ----------------------------------------------------------------------
 
-    def terminator(self, term, next_id) -> None:
-        self.asm.tag = type(term).__name__
-        if isinstance(term, T.Jump):
-            if term.target != next_id:
-                self.asm.b(self.labels[term.target])
-        elif isinstance(term, T.Branch):
-            self.branch(term, next_id)
-        elif isinstance(term, T.Exit):
-            self.exit(term.r0lo, term.r0hi)
-        elif isinstance(term, T.Return):
-            self.ret(term)
-        elif isinstance(term, T.LocalCall):
-            if term.target != next_id:
-                self.asm.b(self.labels[term.target])
-        else:
-            raise NotImplementedError(f"armv7m: terminator {type(term).__name__}")
+    def jump(self, label: Label) -> None:
+        self.asm.b(label)
 
     def exit(self, r0lo, r0hi) -> None:
         """vm->result = r0, vm->status = 0, return 0 (with its own copy of the epilogue)."""
@@ -971,10 +906,6 @@ class Selector(SelectorBase):
 
     def branch(self, t: T.Branch, next_id) -> None:
         taken, fall = self.labels[t.taken], self.labels[t.fallthrough]
-        if t.taken == t.fallthrough:
-            if t.taken != next_id:
-                self.asm.b(taken)
-            return
         result = self.compare(t)
         if result[0] == "cbz":
             _, reg, nonzero = result
@@ -1018,11 +949,7 @@ class Selector(SelectorBase):
         if isinstance(a, Const) and not isinstance(b, Const):
             a, b, cond = b, a, SWAPPED[cond]
         if cond == "set":
-            ra = self.in_reg(a, IP)
-            data = F.tst_imm(ra, b.value) if isinstance(b, Const) else None
-            if data is None:
-                data = F.tst_reg(ra, self.in_reg(b, LR))
-            self.e(data)
+            self.tst(self.in_reg(a, IP), b, LR)
             return ("cond", Cond.NE)
         if (isinstance(b, Const) and b.value == 0 and self.flags_hold is not None
                 and self.flags_hold == a and cond in ZERO_TESTS):
@@ -1041,6 +968,13 @@ class Selector(SelectorBase):
             data = F.cmp_reg(ra, self.in_reg(b, scratch, keep_flags))
         self.e(data)
 
+    def tst(self, ra: int, b, scratch: int) -> None:
+        """The flags of ra & b (TST); b through scratch when no immediate form takes it."""
+        data = F.tst_imm(ra, b.value) if isinstance(b, Const) else None
+        if data is None:
+            data = F.tst_reg(ra, self.in_reg(b, scratch))
+        self.e(data)
+
     def compare64(self, t: T.Branch) -> Cond:
         cond = t.cond
         alo, ahi, blo, bhi = t.alo, t.ahi, t.blo, t.bhi
@@ -1048,18 +982,10 @@ class Selector(SelectorBase):
                 isinstance(blo, Const) and isinstance(bhi, Const)):
             alo, ahi, blo, bhi, cond = blo, bhi, alo, ahi, SWAPPED[cond]
         if cond == "set":
-            rl = self.in_reg(alo, IP)
-            data = F.tst_imm(rl, blo.value) if isinstance(blo, Const) else None
-            if data is None:
-                data = F.tst_reg(rl, self.in_reg(blo, LR))
-            self.e(data)
+            self.tst(self.in_reg(alo, IP), blo, LR)
             skip = self.asm.label("set_lo")
             self.asm.b(skip, Cond.NE)
-            rh = self.in_reg(ahi, IP)
-            data = F.tst_imm(rh, bhi.value) if isinstance(bhi, Const) else None
-            if data is None:
-                data = F.tst_reg(rh, self.in_reg(bhi, LR))
-            self.e(data)
+            self.tst(self.in_reg(ahi, IP), bhi, LR)
             self.asm.bind(skip)
             return Cond.NE
         if cond in ("eq", "ne"):
@@ -1180,29 +1106,8 @@ def pop_list(registers: list[int]) -> bytes:
 
 
 Selector.handlers = {
-    T.Mov: Selector.op_mov,
-    T.Bin: Selector.op_bin,
-    T.Un: Selector.op_un,
-    T.Add64: Selector.op_addsub64,
-    T.Sub64: Selector.op_addsub64,
-    T.MulWide: Selector.op_mulwide,
-    T.Shift64: Selector.op_shift64,
-    T.Div64: Selector.op_div64,
+    **common_handlers(Selector),
     T.Load: Selector.op_load,
     T.Store: Selector.op_store,
-    T.CheckDivZero: Selector.op_divzero,
-    T.BudgetTick: Selector.op_budget,
-    HelperCall: Selector.op_call,
-    StoreRegs: Selector.op_store_regs,
-    HelperAddr: Selector.op_helper_addr,
-    T.PushFrame: Selector.op_push_frame,
-    T.PopFrame: Selector.op_pop_frame,
-    VmArg: Selector.op_vmarg,
-    VmParam: Selector.op_vmparam,
-    RegionsBase: Selector.op_regions_base,
-    KeepVm: Selector.op_keepvm,
     ProbeRange: Selector.op_probe,
-    RegionStart: Selector.op_region_start,
-    RegionLimit: Selector.op_region_limit,
-    GuardMem: Selector.op_guard,
 }

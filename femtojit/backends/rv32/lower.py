@@ -22,25 +22,12 @@ the region scan and the 64-bit division routines.
 
 from __future__ import annotations
 
-from femtojit.backends.common.prep import (
-    GuardMem,
-    HelperAddr,
-    HelperCall,
-    KeepVm,
-    RegionLimit,
-    RegionsBase,
-    RegionStart,
-    StoreRegs,
-    VmArg,
-    VmParam,
-)
-from femtojit.backends.common.selector import Loc, SelectorBase, sequence_moves
+from femtojit.backends.common.lower import COMMUTATIVE, M32, LoweringBase, common_handlers
+from femtojit.backends.common.prep import GuardMem, HelperCall, RegionLimit, StoreRegs, VmArg
+from femtojit.backends.common.selector import Loc, sequence_moves
 from femtojit.backends.common.vmabi import (
-    PARAM_FIELDS,
     REGION_ENTRY_SIZE,
     REGION_LEN,
-    REGION_START,
-    VM_REGIONS,
     VM_REGS,
     VM_RESULT,
     VM_STATUS,
@@ -56,9 +43,6 @@ from femtojit.ir import types as T
 from femtojit.ir.regalloc import Allocation
 from femtojit.ir.types import MAX_FRAMES, Const, Var
 from femtojit.status import Status
-
-M32 = 0xFFFFFFFF
-COMMUTATIVE = {"add", "mul", "and", "or", "xor"}
 
 #: cond -> (branch, swap operands) for a 32-bit compare taken when cond(a, b) holds.
 BRANCH_OF = {
@@ -82,7 +66,7 @@ REG_OPS = {"mul": E.mul, "shl": E.sll, "lshr": E.srl, "ashr": E.sra, "udiv": E.d
            "urem": E.remu, "sdiv": E.div, "srem": E.rem}
 
 
-class Selector(SelectorBase):
+class Selector(LoweringBase):
     """Translates one prepared function; `run()` returns the filled Asm."""
 
     target = "rv32imc"
@@ -92,7 +76,6 @@ class Selector(SelectorBase):
         super().__init__(fn, alloc, frame, vm, Asm())
         self.aligned = aligned
         self.fault_exit = self.asm.label("fault_exit")
-        self.div_routines: dict[str, Label] = {}
         self.stats["alignment_tests"] = 0
 
     # ---- locations ------------------------------------------------------------------------
@@ -119,11 +102,6 @@ class Selector(SelectorBase):
             return ZERO
         self.load_loc(scratch, loc)
         return scratch
-
-    def dest(self, var: Var, scratch: int) -> int:
-        """The register to compute var into (its own, or scratch when it is spilled)."""
-        loc = self.where(var)
-        return loc[1] if loc[0] == "reg" else scratch
 
     def commit(self, var: Var, reg: int) -> None:
         """var := reg (a store when var is spilled)."""
@@ -228,18 +206,7 @@ class Selector(SelectorBase):
         self.e(F.mv(A0, SB))
         self.epilogue()
         self.flush_deferred()
-        if self.scan_variants:
-            common = asm.label("scan")
-            for (size, perm, fill), label in sorted(self.scan_variants.items()):
-                routines.emit_scan_variant(asm, label, common, size, perm, fill)
-            routines.emit_scan_common(asm, common)
-        if self.div_routines:
-            core = self.div_routines.get("udivmod") or asm.label("udivmod64")
-            routines.emit_udivmod64(asm, core)
-            for name in ("sdiv", "srem"):
-                if name in self.div_routines:
-                    routines.emit_signed_div64(asm, self.div_routines[name], core,
-                                               remainder=name == "srem")
+        self.emit_routines(routines)
         return asm
 
     def prologue(self) -> None:
@@ -281,15 +248,6 @@ class Selector(SelectorBase):
         self.e(F.lw(rd, rb, offset))
         self.commit(d, rd)
 
-    def op_vmparam(self, op: VmParam) -> None:
-        self.load_field(op.d, op.vm, PARAM_FIELDS[op.name])
-
-    def op_regions_base(self, op: RegionsBase) -> None:
-        self.load_field(op.d, op.vm, VM_REGIONS)
-
-    def op_region_start(self, op: RegionStart) -> None:
-        self.load_field(op.d, op.regions, REGION_ENTRY_SIZE * op.region + REGION_START)
-
     def op_region_limit(self, op: RegionLimit) -> None:
         rb = self.src(op.regions, SA)
         rd = self.dest(op.d, SA)
@@ -303,12 +261,6 @@ class Selector(SelectorBase):
         self.e(F.addi(SB, SB, -(op.size - 1)))
         self.e(F.logic("and", rd, SB, SC))
         self.commit(op.d, rd)
-
-    def op_keepvm(self, op: KeepVm) -> None:
-        pass
-
-    def op_helper_addr(self, op: HelperAddr) -> None:
-        self.load_field(op.d, op.helpers, 4 * op.index)
 
     def op_bin(self, op: T.Bin) -> None:
         name, a, b = op.op, op.a, op.b
@@ -542,15 +494,15 @@ class Selector(SelectorBase):
             (("reg", A0), self.where(op.alo)), (("reg", A1), self.where(op.ahi)),
             (("reg", A2), self.where(op.blo)), (("reg", A3), self.where(op.bhi)),
         ], SA)
-        name = op.op
-        routine = "udivmod" if name in ("udiv", "urem") else name
-        if routine not in self.div_routines:
-            self.div_routines[routine] = self.asm.label(f"{routine}64")
-        self.div_routines.setdefault("udivmod", self.asm.label("udivmod64"))
-        self.asm.call(self.div_routines[routine], LINK)
-        lo, hi = (A2, A3) if name == "urem" else (A0, A1)
-        self.parallel_move([(self.where(v), ("reg", r)) for v, r in ((op.dlo, lo), (op.dhi, hi))
-                            if v is not None], SA)
+        self.asm.call(self.div64_entry(op.op), LINK)
+        lo, hi = (A2, A3) if op.op == "urem" else (A0, A1)
+        self.results([(op.dlo, lo), (op.dhi, hi)], SA)
+
+    def results(self, pairs, temp: int) -> None:
+        """Each variable of (variable or None, register) pairs := its register, all at once
+        (a routine's or a helper's results)."""
+        self.parallel_move([(self.where(v), ("reg", r)) for v, r in pairs if v is not None],
+                           temp)
 
     # ---- memory ---------------------------------------------------------------------------
 
@@ -560,13 +512,17 @@ class Selector(SelectorBase):
         rb = self.src(base, scratch)
         if fits12(off) and fits12(off + span - 1):
             return rb, off
+        self.add_offset(scratch, rb, off, SD)
+        return scratch, 0
+
+    def add_offset(self, rd: int, rb: int, off: int, temp: int) -> None:
+        """rd := rb + off (mod 2^32), through temp when off needs more than 12 bits."""
         value = signed32(off)
         if fits12(value):
-            self.e(F.addi(scratch, rb, value))
+            self.e(F.addi(rd, rb, value))
         else:
-            self.e(F.li(SD, off & M32))
-            self.e(F.add(scratch, rb, SD))
-        return scratch, 0
+            self.e(F.li(temp, off & M32))
+            self.e(F.add(rd, rb, temp))
 
     def misaligned_test(self, rb: int, off: int, size: int) -> Label:
         """Branch to a new label (the slow path) unless (rb + off) is a multiple of size."""
@@ -670,12 +626,7 @@ class Selector(SelectorBase):
         rb = self.src(g.base, SA)
         ra = rb
         if g.off and not g.biased:  # (biased: the start has the offset subtracted already)
-            value = signed32(g.off)
-            if fits12(value):
-                self.e(F.addi(SA, rb, value))
-            else:
-                self.e(F.li(SB, g.off & M32))
-                self.e(F.add(SA, rb, SB))
+            self.add_offset(SA, rb, g.off, SB)
             ra = SA
         start = g.cstart if g.cached else g.start
         limit = g.climit if g.cached else g.limit
@@ -686,22 +637,13 @@ class Selector(SelectorBase):
         back = self.asm.label("back")
         self.asm.branch("bgeu", SA, rl, miss)
         self.asm.bind(back)
-        fault = self.fault_stub(g.r0lo, g.r0hi, Status.ILLEGAL_MEM)
-        parts = g.parts or ((g.off, g.size),)
-        scans = [self.scan_entry(size, g.perm, g.fill if i == len(parts) - 1 else 0)
-                 for i, (_, size) in enumerate(parts)]
+        fault, parts, scans = self.guard_scans(g)
 
         def slow_path():
             """Each fused access on its own, in program order, through the full scan."""
             self.asm.bind(miss)
             for (off, _), scan in zip(parts, scans):
-                rb2 = self.src(g.base, SA)
-                value = signed32(off)
-                if fits12(value):
-                    self.e(F.addi(SA, rb2, value))
-                else:
-                    self.e(F.li(SB, off & M32))
-                    self.e(F.add(SA, rb2, SB))
+                self.add_offset(SA, self.src(g.base, SA), off, SB)
                 self.load_loc(SB, self.where(self.vm))
                 self.asm.call(scan, LINK)
                 self.asm.branch("beq", SC, ZERO, fault)
@@ -783,9 +725,7 @@ class Selector(SelectorBase):
         rv = self.vm_after_call()
         self.e(F.lw(SB, rv, VM_STATUS))
         self.asm.branch("bne", SB, ZERO, self.helper_fault_stub(r0))
-        self.parallel_move([(self.where(v), ("reg", r)) for v, r in ((op.d_lo, A0),
-                                                                      (op.d_hi, A1))
-                            if v is not None], SC)
+        self.results([(op.d_lo, A0), (op.d_hi, A1)], SC)
         for i, var in enumerate(op.clobbered):
             if var is None:
                 continue
@@ -846,19 +786,8 @@ class Selector(SelectorBase):
 
     # ---- terminators ----------------------------------------------------------------------
 
-    def terminator(self, term, next_id) -> None:
-        self.asm.tag = type(term).__name__
-        if isinstance(term, (T.Jump, T.LocalCall)):
-            if term.target != next_id:
-                self.asm.j(self.labels[term.target])
-        elif isinstance(term, T.Branch):
-            self.branch(term, next_id)
-        elif isinstance(term, T.Exit):
-            self.exit(term.r0lo, term.r0hi)
-        elif isinstance(term, T.Return):
-            self.ret(term)
-        else:
-            raise NotImplementedError(f"rv32imc: terminator {type(term).__name__}")
+    def jump(self, label: Label) -> None:
+        self.asm.j(label)
 
     def exit(self, r0lo, r0hi) -> None:
         """vm->result = r0, vm->status = 0, return 0 (with its own copy of the epilogue)."""
@@ -884,20 +813,22 @@ class Selector(SelectorBase):
 
     def branch(self, t: T.Branch, next_id) -> None:
         taken, fall = self.labels[t.taken], self.labels[t.fallthrough]
-        if t.taken == t.fallthrough:
-            if t.taken != next_id:
-                self.asm.j(taken)
-            return
         if t.wide and t.cond not in ("eq", "ne", "set"):
             self.branch_wide_order(t, taken, fall, next_id)
             return
         kind, ra, rb = self.compare(t)
+        self.branch_either_way(t, kind, ra, rb, next_id)
+
+    def branch_either_way(self, t: T.Branch, kind: str, rs1: int, rs2: int, next_id) -> None:
+        """`kind rs1, rs2` to t's taken block, inverted to its fallthrough when the taken one
+        is laid out next, plus a jump when neither is."""
+        taken, fall = self.labels[t.taken], self.labels[t.fallthrough]
         if t.fallthrough == next_id:
-            self.asm.branch(kind, ra, rb, taken)
+            self.asm.branch(kind, rs1, rs2, taken)
         elif t.taken == next_id:
-            self.asm.branch(INVERSE[kind], ra, rb, fall)
+            self.asm.branch(INVERSE[kind], rs1, rs2, fall)
         else:
-            self.asm.branch(kind, ra, rb, taken)
+            self.asm.branch(kind, rs1, rs2, taken)
             self.asm.j(fall)
 
     def compare(self, t: T.Branch) -> tuple[str, int, int]:
@@ -952,36 +883,8 @@ class Selector(SelectorBase):
         ral = self.src(t.alo, SA)
         rbl = self.src(t.blo, SB)
         x, y = (rbl, ral) if lswap else (ral, rbl)
-        if t.fallthrough == next_id:
-            self.asm.branch(lkind, x, y, taken)
-        elif t.taken == next_id:
-            self.asm.branch(INVERSE[lkind], x, y, fall)
-        else:
-            self.asm.branch(lkind, x, y, taken)
-            self.asm.j(fall)
+        self.branch_either_way(t, lkind, x, y, next_id)
 
 
-Selector.handlers = {
-    T.Mov: Selector.op_mov,
-    T.Bin: Selector.op_bin,
-    T.Un: Selector.op_un,
-    T.Add64: Selector.op_addsub64,
-    T.Sub64: Selector.op_addsub64,
-    T.MulWide: Selector.op_mulwide,
-    T.Shift64: Selector.op_shift64,
-    T.Div64: Selector.op_div64,
-    T.CheckDivZero: Selector.op_divzero,
-    T.BudgetTick: Selector.op_budget,
-    HelperCall: Selector.op_call,
-    StoreRegs: Selector.op_store_regs,
-    HelperAddr: Selector.op_helper_addr,
-    T.PushFrame: Selector.op_push_frame,
-    T.PopFrame: Selector.op_pop_frame,
-    VmArg: Selector.op_vmarg,
-    VmParam: Selector.op_vmparam,
-    RegionsBase: Selector.op_regions_base,
-    KeepVm: Selector.op_keepvm,
-    RegionStart: Selector.op_region_start,
-    RegionLimit: Selector.op_region_limit,
-    GuardMem: Selector.op_guard,
-}
+#: (Loads and stores are not dispatched: `run` groups them for `op_access`.)
+Selector.handlers = common_handlers(Selector)
