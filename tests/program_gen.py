@@ -1,45 +1,30 @@
-"""Program generators and the engine comparison shared by the armv7m test files.
+"""Hypothesis program generators shared by the differential test files (armv7m, rv32imc,
+the IR engines, the numba interpreter).
 
-`programs(profile, ...)` draws a whole test case: a program, its ctx, its host regions. The
-programs start by loading values the translator cannot know (from .data and ctx) into
-r0-r5, point r6/r7 at .data/.rodata, r8 at the stack and r9 at ctx or a host region (a
-pointer read from ctx, so only the run-time check can place it), run a body of random items,
-and end by storing r0-r9 to the stack, so a wrong value in any register shows in memory.
+`programs(profile, ...)` draws a whole test case for the backends: a program, its ctx, its
+host regions. The programs start by loading values the translator cannot know (from .data
+and ctx) into r0-r5, point r6/r7 at .data/.rodata, r8 at the stack and r9 at ctx or a host
+region (a pointer read from ctx, so only the run-time check can place it), run a body of
+random items, and end by storing r0-r9 to the stack, so a wrong value in any register shows
+in memory. `resolve_items` lays out items with jump and local-call placeholders (any
+generator of item lists can use it), `lddw`, `unary_insn`, `jump_item` and `alu_fields` are
+the building blocks the other generators share.
 
-`compare(program, ...)` runs the reference interpreter once and the armv7m translation under
-every register map asked for, and fails with a readable message on the first difference.
+The engine comparisons live in tests/backend_support.py.
 """
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 
-from hypothesis import assume
 from hypothesis import strategies as st
 
 from femtojit import isa
-from femtojit.backends.common.machine import BackendOptions
-from femtojit.builtin_helpers import builtin_registry
-from femtojit.errors import VerifyError
-from femtojit.helpers import Runtime
-from femtojit.interp import run as interp_run
 from femtojit.isa import Insn
 from femtojit.memmap import HOST_BASE, HOST_STRIDE, PERM_READ, PERM_RW, HostRegion
 from femtojit.program import Program
-from femtojit.translation import compare_outcomes, translate
 
 M64 = (1 << 64) - 1
-
-#: Register maps every differential test runs under (None: the backend's default order).
-MAPS = {
-    "default": None,
-    "reversed": tuple(range(11, -1, -1)),
-    "permuted": (7, 2, 11, 4, 0, 9, 5, 1, 10, 3, 8, 6),
-    "high-only": (8, 9, 10, 11),
-    "two": (4, 5),
-    "none": (),
-}
 
 INTERESTING32 = [0, 1, -1, 2, 3, 7, 8, 15, 16, 31, 32, 33, 63, 64, 127, 128, 255, 256, 0xFF,
                  0xFFFF, 0x10000, 0x7FFFFFFF, -0x80000000, -2, 0x12345678, 0xFF00FF, 4095,
@@ -243,6 +228,38 @@ def jump_item(draw):
     return ("jump", op, cls, x, draw(work_reg), draw(any_reg), draw(imm32))
 
 
+def resolve_items(draw, items: list, *, first_body: int, epilogue: int, sub_start: int,
+                  back_jumps: bool) -> list[Insn]:
+    """Lay the items out and turn the ("jump", ...) and ("local",) placeholders into real
+    instructions: a jump lands on an item boundary between the first body item (or, without
+    back jumps, the next item) and the epilogue; a local call targets the item sub_start."""
+    starts, pos = [], 0
+    for item in items:
+        starts.append(pos)
+        pos += 1 if isinstance(item, tuple) else len(item)
+    starts.append(pos)
+    slots: list[Insn] = []
+    for index, item in enumerate(items):
+        here = starts[index]
+        if not isinstance(item, tuple):
+            slots += item
+            continue
+        if item[0] == "local":
+            slots.append(Insn(isa.OP_CALL, 0, isa.CALL_LOCAL, 0, starts[sub_start] - here - 1))
+            continue
+        _, op, cls, x, dst, src, imm = item
+        low = first_body if back_jumps else index + 1
+        target = draw(st.integers(low, epilogue))
+        delta = starts[target] - here - 1
+        if op == isa.JMP_JA:
+            slots.append(Insn(isa.OP_JA32, 0, 0, 0, delta) if cls == isa.CLS_JMP32
+                         else Insn(isa.OP_JA, 0, 0, delta))
+            continue
+        slots.append(Insn(cls | op | (isa.SRC_X if x else 0), dst, src if x else 0, delta,
+                          0 if x else imm))
+    return slots
+
+
 PRINTF_FORMAT = b"%x %d\n\0"
 
 
@@ -328,74 +345,23 @@ def programs(draw, profile: str, *, back_jumps: bool = True, helpers: bool = Tru
             items.append(("local",))  # recursion: runs into the 8-frame limit
         items.append([alu(isa.ALU_MOV, 6, imm=draw(imm32))])  # r6 is restored by the return
         items.append([Insn(isa.OP_EXIT)])
-    starts, pos = [], 0
-    for item in items:
-        starts.append(pos)
-        pos += 1 if isinstance(item, tuple) else len(item)
-    starts.append(pos)
-    slots: list[Insn] = []
-    for index, item in enumerate(items):
-        here = starts[index]
-        if not isinstance(item, tuple):
-            slots += item
-            continue
-        if item[0] == "local":
-            slots.append(Insn(isa.OP_CALL, 0, isa.CALL_LOCAL, 0, starts[sub_start] - here - 1))
-            continue
-        _, op, cls, x, dst, src, imm = item
-        low = first_body if back_jumps else index + 1
-        target = draw(st.integers(low, epilogue))
-        delta = starts[target] - here - 1
-        if op == isa.JMP_JA:
-            slots.append(Insn(isa.OP_JA32, 0, 0, 0, delta) if cls == isa.CLS_JMP32
-                         else Insn(isa.OP_JA, 0, 0, delta))
-            continue
-        slots.append(Insn(cls | op | (isa.SRC_X if x else 0), dst, src if x else 0, delta,
-                          0 if x else imm))
+    slots = resolve_items(draw, items, first_body=first_body, epilogue=epilogue,
+                          sub_start=sub_start, back_jumps=back_jumps)
     return Program(slots, data=data, rodata=rodata), bytes(ctx), hosts
 
 
-def _runtime() -> tuple[Runtime, io.StringIO]:
-    stream = io.StringIO()
-    return Runtime(printf_stream=stream, clock_ms=lambda: 1234, clock_us=lambda: 987654), stream
-
-
-def compare(program: Program, *, ctx: bytes = b"", host=(), profile: str = "femto",
-            budget="default", maps=MAPS, optimize_off_too: bool = True, assume_valid=True):
-    """Interpreter vs armv7m under every register map; returns the reference result."""
-    registry = builtin_registry(profile)
-    runtime, stream = _runtime()
-    ids = set(registry.ids())
-    try:
-        first = translate(program, target="armv7m", profile=profile, budget=budget,
-                          helpers=ids)
-    except VerifyError:
-        if assume_valid:
-            assume(False)
-        raise
-    ref = interp_run(program, ctx=ctx, host=list(host), profile=profile, budget=first.budget,
-                     helpers=registry, runtime=runtime)
-    printed = stream.getvalue()
-    variants = [(name, regs, True) for name, regs in maps.items()]
-    if optimize_off_too:
-        variants.append(("no-opt", None, False))
-    for name, regs, optimize in variants:
-        if name == "default" and optimize:
-            tr = first
-        else:
-            tr = translate(program, target="armv7m", profile=profile, budget=budget,
-                           helpers=ids, optimize=optimize, verify=False,
-                           backend_options=BackendOptions(registers=regs))
-        runtime, stream = _runtime()
-        got = tr.run(ctx=ctx, host=list(host), helpers=registry, runtime=runtime)
-        problem = compare_outcomes(ref, got)
-        if problem is None and stream.getvalue() != printed:
-            problem = f"printf output {stream.getvalue()!r} vs {printed!r}"
-        if problem:
-            from femtojit.asm import disassemble
-
-            raise AssertionError(
-                f"register map {name}: {problem}\nprogram:\n{disassemble(program)}\n"
-                f"ctx {ctx.hex()} hosts {[h.data.hex() for h in host]}\n"
-                f"IR:\n{tr.ir_listing()}")
-    return ref
+@st.composite
+def alu_chain_programs(draw, profile: str):
+    """Straight-line arithmetic on four values the translator cannot know (from .data),
+    both widths, ending by storing r0-r9 to the stack."""
+    values = [draw(st.integers(0, M64)) for _ in range(4)]
+    raw = b"".join(v.to_bytes(8, "little") for v in values)
+    slots = lddw(isa.OP_LDDWD, 9, 0)
+    for r in range(4):
+        slots.append(Insn(isa.CLS_LDX | isa.MODE_MEM | isa.SIZE_DW, r, 9, 8 * r))
+    for _ in range(draw(st.integers(1, 4))):
+        slots += draw(alu_chain(profile))
+    for r in range(10):
+        slots.append(Insn(isa.CLS_STX | isa.MODE_MEM | isa.SIZE_DW, 10, r, -8 * (r + 1)))
+    slots.append(Insn(isa.OP_EXIT))
+    return Program(slots, data=raw)

@@ -11,25 +11,18 @@ Python and do not go through the hook).
 `compare(program, ...)` runs the reference interpreter once and the rv32imc translation
 under every register map asked for (and without the IR passes, and without loop versions),
 and fails with a readable message on the first difference in status, 64-bit result, memory
-or printf output.
+or printf output (tests/backend_support.py's comparison, bound to the rv32 maps).
 """
 
 from __future__ import annotations
 
-import io
-
+import backend_support
 import pytest
-from hypothesis import assume
+from backend_support import LOOPS_NOT_VERSIONED, NO_OPT
 
-from femtojit.backends.common.machine import BackendOptions
 from femtojit.backends.rv32.abi import DEFAULT_REGISTERS
 from femtojit.backends.rv32.encode import A0, A5, S0, S2, S7, S11, T0
-from femtojit.builtin_helpers import builtin_registry
-from femtojit.errors import VerifyError
-from femtojit.helpers import Runtime
-from femtojit.interp import run as interp_run
 from femtojit.program import Program
-from femtojit.translation import compare_outcomes, translate
 
 TARGET = "rv32imc"
 
@@ -79,48 +72,13 @@ def strict_alignment(monkeypatch):
     assert not found, "\n".join(found[:5])
 
 
-def runtime() -> tuple[Runtime, io.StringIO]:
-    stream = io.StringIO()
-    return Runtime(printf_stream=stream, clock_ms=lambda: 1234, clock_us=lambda: 987654), stream
-
-
 def compare(program: Program, *, ctx: bytes = b"", host=(), profile: str = "femto",
             budget="default", maps=MAPS, optimize_off_too: bool = True, assume_valid=True,
             helpers=None, use_hints: bool = True):
-    """Interpreter vs rv32imc under every register map; returns the reference result."""
-    registry = helpers if helpers is not None else builtin_registry(profile)
-    run_time, stream = runtime()
-    ids = set(registry.ids())
-    try:
-        first = translate(program, target=TARGET, profile=profile, budget=budget, helpers=ids,
-                          backend_options=BackendOptions(use_hints=use_hints))
-    except VerifyError:
-        if assume_valid:
-            assume(False)
-        raise
-    ref = interp_run(program, ctx=ctx, host=list(host), profile=profile, budget=first.budget,
-                     helpers=registry, runtime=run_time)
-    printed = stream.getvalue()
-    variants = [(name, regs, True, True) for name, regs in maps.items()]
-    if optimize_off_too:
-        variants += [("no-opt", None, False, True), ("loops-not-versioned", None, True, False)]
-    for name, regs, optimize, versions in variants:
-        if name == "default" and optimize:
-            tr = first
-        else:
-            options = BackendOptions(registers=regs, use_hints=use_hints, version_loops=versions)
-            tr = translate(program, target=TARGET, profile=profile, budget=budget, helpers=ids,
-                           optimize=optimize, verify=False, backend_options=options)
-        run_time, stream = runtime()
-        got = tr.run(ctx=ctx, host=list(host), helpers=registry, runtime=run_time)
-        problem = compare_outcomes(ref, got)
-        if problem is None and stream.getvalue() != printed:
-            problem = f"printf output {stream.getvalue()!r} vs {printed!r}"
-        if problem:
-            from femtojit.asm import disassemble
-
-            raise AssertionError(
-                f"register map {name}: {problem}\nprogram:\n{disassemble(program)}\n"
-                f"ctx {ctx.hex()} hosts {[h.data.hex() for h in host]}\n"
-                f"IR:\n{tr.ir_listing()}\n{tr.disassembly()}")
-    return ref
+    """Interpreter vs rv32imc under every register map (and without the IR passes, and
+    without loop versions); returns the reference result."""
+    unoptimized = (NO_OPT, LOOPS_NOT_VERSIONED) if optimize_off_too else ()
+    return backend_support.compare(
+        program, target=TARGET, maps=maps, ctx=ctx, host=host, profile=profile, budget=budget,
+        unoptimized=unoptimized, assume_valid=assume_valid, helpers=helpers,
+        use_hints=use_hints)

@@ -13,10 +13,10 @@ outcome must also equal the interpreter's.
 
 from __future__ import annotations
 
-from armv7m_gen import lddw
 from conftest import FUZZ_EXAMPLES
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
+from program_gen import lddw
 
 from femtojit import isa
 from femtojit.backends.common.machine import BackendOptions

@@ -1,8 +1,8 @@
 """Helper calls, callx and local calls on rv32imc, interpreter vs translation.
 
-The helpers and programs are tests/test_armv7m_calls.py's: helpers that rewrite r1-r5 in
-every way (scramble, bump, keep), fault (with a negative and a positive status) and read
-container memory; call sequences and loops where a skipped argument store or a dropped
+The helpers and programs are tests/calls_support.py's, as on armv7m: helpers that rewrite
+r1-r5 in every way (scramble, bump, keep), fault (with a negative and a positive status) and
+read container memory; call sequences and loops where a skipped argument store or a dropped
 reload would show; callx of known and unknown ids; local calls up to and past the 8-frame
 limit. RV32 specifics: the helper gets a0 = fc and a1 = &vm->regs (the harness checks), the
 rfc profile takes the 64-bit return in a0:a1, and the harness fills a0-a7 and t0-t6 with a
@@ -13,20 +13,21 @@ shows.
 from __future__ import annotations
 
 import pytest
-from conftest import FUZZ_EXAMPLES
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-from rv32_support import MAPS, MORE_MAPS, compare, strict_alignment  # noqa: F401  (a fixture)
-from test_armv7m_calls import (
+from calls_support import (
     DATA,
     FAULT,
     KEEP,
     SCRAMBLE,
     call_sequences,
     epilogue,
+    local_call_depth_program,
     registry,
     setup,
 )
+from conftest import FUZZ_EXAMPLES
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from rv32_support import MAPS, MORE_MAPS, compare, strict_alignment  # noqa: F401  (a fixture)
 
 from femtojit import isa
 from femtojit.isa import Insn
@@ -95,21 +96,7 @@ def test_callx(helper_id):
 def test_local_call_depth(depth):
     """A function calling itself `depth` times: up to 8 frames work, the 9th nested call
     stops with ILLEGAL_CALL; r6-r9 are restored after each return."""
-    main = [Insn(isa.CLS_ALU64 | isa.ALU_MOV, 1, 0, 0, depth),
-            Insn(isa.CLS_ALU64 | isa.ALU_MOV, 6, 0, 0, 600),
-            Insn(isa.CLS_ALU64 | isa.ALU_MOV, 0, 0, 0, 0),
-            Insn(isa.OP_CALL, 0, isa.CALL_LOCAL, 0, 3),
-            Insn(isa.CLS_ALU64 | isa.ALU_ADD | isa.SRC_X, 0, 6),
-            Insn(isa.CLS_STX | isa.MODE_MEM | isa.SIZE_DW, 10, 6, -8),
-            Insn(isa.OP_EXIT)]
-    sub = [Insn(isa.CLS_ALU64 | isa.ALU_ADD, 0, 0, 0, 1),
-           Insn(isa.CLS_ALU64 | isa.ALU_MOV | isa.SRC_X, 6, 1),
-           Insn(isa.CLS_ALU64 | isa.ALU_SUB, 1, 0, 0, 1),
-           Insn(isa.CLS_JMP | isa.JMP_JEQ, 1, 0, 1, 0),
-           Insn(isa.OP_CALL, 0, isa.CALL_LOCAL, 0, -5),
-           Insn(isa.CLS_ALU64 | isa.ALU_ADD | isa.SRC_X, 0, 6),
-           Insn(isa.OP_EXIT)]
-    ref = check(Program(main + sub), maps={**MAPS, "none": MORE_MAPS["none"]})
+    ref = check(local_call_depth_program(depth), maps={**MAPS, "none": MORE_MAPS["none"]})
     assert (ref.status == Status.ILLEGAL_CALL) == (depth > 8)
 
 
