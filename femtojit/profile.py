@@ -9,6 +9,10 @@ PROFILES = (FEMTO, RFC)
 #: Taken-branch budget of the femto profile when none is given (Femto-Container's default).
 DEFAULT_BUDGET = 200
 
+#: Nesting limit of local calls in both profiles: a call with this many frames in use faults
+#: ILLEGAL_CALL (docs/semantics.md). Every engine takes it from here.
+MAX_FRAMES = 8
+
 
 def check_profile(profile: str) -> str:
     from femtojit.errors import FemtojitError

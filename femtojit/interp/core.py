@@ -159,6 +159,9 @@ from femtojit.interp.kinds import (
     XOR64_K,
     XOR64_X,
 )
+from femtojit.memmap import PERM_READ, PERM_RW, PERM_WRITE
+from femtojit.profile import MAX_FRAMES
+from femtojit.status import Status
 
 # Indexes into the int64 state array shared with machine.py.
 ST_PC = 0
@@ -176,21 +179,16 @@ EVENT_EXIT = 0
 EVENT_HELPER = 1
 EVENT_YIELD = 2
 
-MAX_FRAMES = 8
 NUM_REG_SLOTS = 16  # r0-r10 plus room for the 4-bit register fields of unverified code
 
-PERM_READ = 1
-PERM_WRITE = 2
-PERM_RW = 3
-
-# Fault statuses (Femto-Container's values, see femtojit/status.py).
-_ILLEGAL_INSTRUCTION = -1
-_ILLEGAL_MEM = -2
-_ILLEGAL_JUMP = -3
-_ILLEGAL_CALL = -4
-_NO_RETURN = -7
-_OUT_OF_BRANCHES = -8
-_ILLEGAL_DIV = -9
+# Fault statuses as plain ints (numba freezes module-level ints into the compiled loop).
+_ILLEGAL_INSTRUCTION = int(Status.ILLEGAL_INSTRUCTION)
+_ILLEGAL_MEM = int(Status.ILLEGAL_MEM)
+_ILLEGAL_JUMP = int(Status.ILLEGAL_JUMP)
+_ILLEGAL_CALL = int(Status.ILLEGAL_CALL)
+_NO_RETURN = int(Status.NO_RETURN)
+_OUT_OF_BRANCHES = int(Status.OUT_OF_BRANCHES)
+_ILLEGAL_DIV = int(Status.ILLEGAL_DIV)
 
 U0 = np.uint64(0)
 U1 = np.uint64(1)

@@ -10,13 +10,13 @@ from __future__ import annotations
 from femtojit import isa, memmap
 from femtojit.helpers import HelperCall, HelperFault, HelperRegistry, Runtime
 from femtojit.isa import Insn
+from femtojit.profile import MAX_FRAMES
 from femtojit.program import Program
 from femtojit.result import RunResult
 from femtojit.status import Status
 
 M32 = (1 << 32) - 1
 M64 = (1 << 64) - 1
-MAX_FRAMES = 8
 
 
 class Stop(Exception):

@@ -25,6 +25,7 @@ from femtojit.memmap import (
     REGION_STACK,
     STACK_SIZE,
 )
+from femtojit.profile import MAX_FRAMES as MAX_FRAMES  # nesting limit of PushFrame
 
 MASK32 = 0xFFFFFFFF
 
@@ -450,8 +451,6 @@ class CallX(Op):
     can_fault: ClassVar[bool] = True
 
 
-#: Maximum number of nested local-call frames (docs/semantics.md).
-MAX_FRAMES = 8
 
 
 @dataclass(slots=True)
