@@ -163,11 +163,13 @@ def _registry() -> HelperRegistry:
     return builtin_registry("femto")
 
 
-def _interp(prog, spec: BenchProgram, verify: bool = True) -> RunResult:
+def _run(prog, spec: BenchProgram, engine: str, verify: bool = True) -> RunResult:
+    """One run of a benchmark program on `engine`, on its inputs, with a fresh runtime."""
     import femtojit
 
     return femtojit.run(
         prog,
+        engine=engine,
         ctx=spec.ctx,
         host=list(spec.host),
         profile="femto",
@@ -178,6 +180,10 @@ def _interp(prog, spec: BenchProgram, verify: bool = True) -> RunResult:
     )
 
 
+def _interp(prog, spec: BenchProgram, verify: bool = True) -> RunResult:
+    return _run(prog, spec, "interp", verify)
+
+
 def _translate(prog, target: str, spec: BenchProgram):
     import femtojit
 
@@ -185,18 +191,7 @@ def _translate(prog, target: str, spec: BenchProgram):
 
 
 def _run_translated(prog, target: str, spec: BenchProgram) -> RunResult:
-    import femtojit
-
-    return femtojit.run(
-        prog,
-        engine=target,
-        ctx=spec.ctx,
-        host=list(spec.host),
-        profile="femto",
-        budget=spec.budget,
-        helpers=_registry(),
-        runtime=Runtime(),
-    )
+    return _run(prog, spec, target)
 
 
 def _code_size(translation) -> int:
