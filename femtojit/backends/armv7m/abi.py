@@ -27,6 +27,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from femtojit.backends.armv7m.encode import LR, PC, R0, R1, R2, R3, R12
+from femtojit.backends.common import abi as common
+from femtojit.backends.common.abi import FRAME_BYTES, FrameBase
 from femtojit.ir.types import MAX_FRAMES
 
 #: Allocatable registers, in the allocator's default order of preference.
@@ -37,29 +39,16 @@ CALLEE_SAVED = frozenset(range(4, 12))
 SCRATCH = (R12, LR)
 IP = R12
 
-#: Saved words of one local-call frame: r6-r9 (both halves) and the return address.
-FRAME_WORDS = 9
-FRAME_BYTES = 4 * FRAME_WORDS
-
 
 def check_registers(registers) -> tuple[int, ...]:
     """The allocatable register list from options: a subset of r0-r11, no duplicates."""
-    regs = tuple(int(r) for r in registers)
-    if len(set(regs)) != len(regs):
-        raise ValueError(f"duplicate registers in {regs}")
-    bad = [r for r in regs if r not in DEFAULT_REGISTERS]
-    if bad:
-        raise ValueError(f"registers {bad} are not allocatable on armv7m (r0-r11 only)")
-    return regs
+    return common.check_registers(registers, DEFAULT_REGISTERS, "armv7m", "r0-r11")
 
 
 @dataclass
-class Frame:
+class Frame(FrameBase):
     """Offsets of the native frame (see the module docstring)."""
 
-    spill_slots: int
-    callee_saved: tuple[int, ...]  # callee-saved registers the code uses
-    local_calls: bool
     callx: bool
 
     def __post_init__(self):
@@ -85,9 +74,6 @@ class Frame:
                             + list(self.callee_saved) + [PC])
         self.push_bytes = 4 * len(pushed)
         self.vm_offset = offset
-
-    def slot_offset(self, slot: int) -> int:
-        return 4 * slot
 
     @property
     def size(self) -> int:

@@ -13,9 +13,14 @@ from femtojit.backends.armv7m.abi import (
 )
 from femtojit.backends.armv7m.lower import Selector
 from femtojit.backends.armv7m.routines import DIV64_PUSH, SCAN_PUSH
+from femtojit.backends.common.backend import (
+    allocatable_registers,
+    check_frame_size,
+    machine_code,
+    routines_push,
+)
 from femtojit.backends.common.machine import BackendOptions, MachineCode
 from femtojit.backends.common.prep import HelperCall, prepare
-from femtojit.errors import TranslateError
 from femtojit.ir import types as T
 from femtojit.ir.regalloc import allocate
 
@@ -32,11 +37,7 @@ class Armv7mBackend:
 
     def translate(self, fn: T.Function, options: BackendOptions | None = None) -> MachineCode:
         options = options or BackendOptions()
-        try:
-            registers = check_registers(
-                DEFAULT_REGISTERS if options.registers is None else options.registers)
-        except ValueError as error:
-            raise TranslateError(f"armv7m: {error}") from None
+        registers = allocatable_registers(self.name, options, DEFAULT_REGISTERS, check_registers)
         prepared = prepare(fn, compare_imm_ok=lambda v: F.cmp_imm(IP, v) is not None,
                            use_hints=options.use_hints, version_loops=options.version_loops,
                            probe_ranges=True)
@@ -45,35 +46,14 @@ class Armv7mBackend:
         pushed = tuple(sorted(r for r in alloc.used_registers if r in CALLEE_SAVED))
         has_callx = any(isinstance(op, HelperCall) and op.index is None for _, _, op in pfn.ops())
         frame = Frame(alloc.num_slots, pushed, fn.has_local_calls, has_callx)
-        if frame.local_size > MAX_FRAME:
-            raise TranslateError(
-                f"armv7m: the native frame would be {frame.local_size} bytes "
-                f"({alloc.num_slots} spill slots); at most {MAX_FRAME} are supported")
+        check_frame_size(self.name, frame.local_size, MAX_FRAME, alloc.num_slots)
         selector = Selector(pfn, alloc, frame, callx=has_callx, vm=prepared.vm)
-        asm = selector.run()
-        out = asm.assemble()
-        extra = max(SCAN_PUSH if selector.scan_variants else 0,
-                    DIV64_PUSH if selector.div_routines else 0)
-        stats = dict(selector.stats)
-        stats.update(
-            spill_slots=alloc.num_slots,
-            registers_used=len(alloc.used_registers),
-            spilled_vars=len(alloc.slots),
-            instructions=out.instructions,
-            cache_groups=prepared.cache_groups,
-            loops_versioned=prepared.loops_versioned,
-        )
-        return MachineCode(
-            target=self.name,
-            code=out.code,
-            entry_offset=0,
-            frame_size=frame.size + extra,
-            imports=list(fn.imports),
-            labels=out.labels,
+        out = selector.run().assemble()
+        return machine_code(
+            self.name, fn, prepared, alloc, selector, out,
+            frame_size=frame.size + routines_push(selector, SCAN_PUSH, DIV64_PUSH),
             data_offset=out.pool_offset if out.pool_offset < len(out.code) else None,
-            stats=stats,
-            tags=out.tags,
-        )
+        )  # fmt: skip
 
 
 BACKEND = Armv7mBackend()

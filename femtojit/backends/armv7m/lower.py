@@ -18,9 +18,10 @@ from __future__ import annotations
 from femtojit.backends.armv7m import encode as E
 from femtojit.backends.armv7m import forms as F
 from femtojit.backends.armv7m import routines
-from femtojit.backends.armv7m.abi import CALL_CLOBBERED, FRAME_BYTES, IP, Frame
+from femtojit.backends.armv7m.abi import CALL_CLOBBERED, IP, Frame
 from femtojit.backends.armv7m.emit import Asm, Label
 from femtojit.backends.armv7m.encode import LR, R0, R1, R2, R3, SP, Cond, Shift, SRType
+from femtojit.backends.common.abi import FRAME_BYTES
 from femtojit.backends.common.lower import COMMUTATIVE, LoweringBase, common_handlers
 from femtojit.backends.common.prep import (
     GuardMem,

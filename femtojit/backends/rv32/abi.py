@@ -33,6 +33,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from femtojit.backends.common import abi as common
+from femtojit.backends.common.abi import FRAME_BYTES, FrameBase
 from femtojit.backends.rv32.encode import (
     A0,
     A1,
@@ -79,9 +81,6 @@ SCRATCH = (SA, SB, SC, SD)
 #: The link register of calls to the out-of-line routines.
 LINK = SD
 
-#: Saved words of one local-call frame: r6-r9 (both halves) and the return address.
-FRAME_WORDS = 9
-FRAME_BYTES = 4 * FRAME_WORDS
 #: Largest sp-relative offset one load or store reaches (a signed 12-bit immediate).
 MAX_OFFSET = 2047
 
@@ -89,23 +88,14 @@ MAX_OFFSET = 2047
 def check_registers(registers) -> tuple[int, ...]:
     """The allocatable register list from options: a subset of DEFAULT_REGISTERS, no
     duplicates."""
-    regs = tuple(int(r) for r in registers)
-    if len(set(regs)) != len(regs):
-        raise ValueError(f"duplicate registers in {regs}")
-    bad = [r for r in regs if r not in DEFAULT_REGISTERS]
-    if bad:
-        raise ValueError(
-            f"registers {bad} are not allocatable on rv32imc (a0-a7, s0-s11, t0-t2 only)")
-    return regs
+    return common.check_registers(registers, DEFAULT_REGISTERS, "rv32imc",
+                                  "a0-a7, s0-s11, t0-t2")
 
 
 @dataclass
-class Frame:
+class Frame(FrameBase):
     """Offsets of the native frame (see the module docstring)."""
 
-    spill_slots: int
-    callee_saved: tuple[int, ...]  # callee-saved registers the code uses
-    local_calls: bool
     calls: bool  # the code calls helpers (ra must be saved)
     vm_spilled: bool
 
@@ -121,9 +111,6 @@ class Frame:
         self.saved = ((RA,) if self.calls else ()) + tuple(self.callee_saved)
         offset += 4 * len(self.saved)
         self.size = (offset + 15) & ~15
-
-    def slot_offset(self, slot: int) -> int:
-        return 4 * slot
 
     def saved_at(self, index: int) -> int:
         return self.saved_offset + 4 * index

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+from femtojit.backends.common.backend import (
+    allocatable_registers,
+    check_frame_size,
+    machine_code,
+    routines_push,
+)
 from femtojit.backends.common.machine import BackendOptions, MachineCode
 from femtojit.backends.common.prep import HelperCall, prepare
 from femtojit.backends.rv32.abi import (
@@ -16,7 +22,6 @@ from femtojit.backends.rv32.adapt import hoist_loop_constants, keep_vm_at_faults
 from femtojit.backends.rv32.align import aligned_accesses
 from femtojit.backends.rv32.lower import Selector
 from femtojit.backends.rv32.routines import DIV64_PUSH, SCAN_PUSH
-from femtojit.errors import TranslateError
 from femtojit.ir import types as T
 from femtojit.ir.regalloc import allocate
 
@@ -29,11 +34,7 @@ class Rv32Backend:
 
     def translate(self, fn: T.Function, options: BackendOptions | None = None) -> MachineCode:
         options = options or BackendOptions()
-        try:
-            registers = check_registers(
-                DEFAULT_REGISTERS if options.registers is None else options.registers)
-        except ValueError as error:
-            raise TranslateError(f"rv32imc: {error}") from None
+        registers = allocatable_registers(self.name, options, DEFAULT_REGISTERS, check_registers)
         # a branch compares two registers: only a zero limit (x0) needs no register
         prepared = prepare(fn, compare_imm_ok=lambda value: value == 0,
                            use_hints=options.use_hints, version_loops=options.version_loops)
@@ -47,36 +48,14 @@ class Rv32Backend:
         calls = any(isinstance(op, HelperCall) for _, _, op in pfn.ops())
         frame = Frame(alloc.num_slots, saved, fn.has_local_calls, calls,
                       alloc.is_spilled(prepared.vm))
-        if frame.size > MAX_OFFSET:
-            raise TranslateError(
-                f"rv32imc: the native frame would be {frame.size} bytes "
-                f"({alloc.num_slots} spill slots); at most {MAX_OFFSET} are supported")
+        check_frame_size(self.name, frame.size, MAX_OFFSET, alloc.num_slots)
         selector = Selector(pfn, alloc, frame, vm=prepared.vm, aligned=aligned_accesses(pfn))
-        asm = selector.run()
-        out = asm.assemble()
-        extra = max(SCAN_PUSH if selector.scan_variants else 0,
-                    DIV64_PUSH if selector.div_routines else 0)
-        stats = dict(selector.stats)
-        stats.update(
-            spill_slots=alloc.num_slots,
-            registers_used=len(alloc.used_registers),
-            spilled_vars=len(alloc.slots),
-            instructions=out.instructions,
-            cache_groups=prepared.cache_groups,
+        out = selector.run().assemble()
+        return machine_code(
+            self.name, fn, prepared, alloc, selector, out,
+            frame_size=frame.size + routines_push(selector, SCAN_PUSH, DIV64_PUSH),
             constants_hoisted=hoisted,
-            loops_versioned=prepared.loops_versioned,
-        )
-        return MachineCode(
-            target=self.name,
-            code=out.code,
-            entry_offset=0,
-            frame_size=frame.size + extra,
-            imports=list(fn.imports),
-            labels=out.labels,
-            data_offset=None,
-            stats=stats,
-            tags=out.tags,
-        )
+        )  # fmt: skip
 
 
 BACKEND = Rv32Backend()

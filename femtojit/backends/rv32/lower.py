@@ -22,6 +22,7 @@ the region scan and the 64-bit division routines.
 
 from __future__ import annotations
 
+from femtojit.backends.common.abi import FRAME_BYTES
 from femtojit.backends.common.lower import COMMUTATIVE, M32, LoweringBase, common_handlers
 from femtojit.backends.common.prep import GuardMem, HelperCall, RegionLimit, StoreRegs, VmArg
 from femtojit.backends.common.selector import Loc, sequence_moves
@@ -35,7 +36,7 @@ from femtojit.backends.common.vmabi import (
 from femtojit.backends.rv32 import encode as E
 from femtojit.backends.rv32 import forms as F
 from femtojit.backends.rv32 import routines
-from femtojit.backends.rv32.abi import CALL_CLOBBERED, FRAME_BYTES, LINK, SA, SB, SC, SD, Frame
+from femtojit.backends.rv32.abi import CALL_CLOBBERED, LINK, SA, SB, SC, SD, Frame
 from femtojit.backends.rv32.emit import Asm, Label
 from femtojit.backends.rv32.encode import A0, A1, A2, A3, RA, SP, ZERO
 from femtojit.backends.rv32.forms import fits12, signed32
