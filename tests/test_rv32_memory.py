@@ -17,51 +17,24 @@ earlier region overlaps.
 
 from __future__ import annotations
 
-import struct
-
 import pytest
+from memory_walk import check_overlapping_region_cache, check_walks, walk_cases
 from rv32_support import MAPS, TARGET, strict_alignment  # noqa: F401  (a fixture)
-from test_armv7m_memory import DATA, HOSTS, REGIONS, RODATA, _ctx, walker, walks
 
 import femtojit
 from femtojit.backends.common.machine import BackendOptions
 from femtojit.builtin_helpers import builtin_registry
-from femtojit.helpers import Runtime
 from femtojit.interp import run as interp_run
-from femtojit.memmap import HOST_BASE, PERM_READ, PERM_RW, HostRegion, build_memory
 from femtojit.translation import compare_outcomes, translate
 
 pytestmark = pytest.mark.usefixtures("strict_alignment")
 
-CASES = []
-for _region in REGIONS:
-    for _size in (1, 2, 4, 8):
-        for _kind in ("load", "load_signed", "fused", "store", "store_imm", "atomic"):
-            if _kind == "atomic" and _size < 4 or _kind == "load_signed" and _size == 8:
-                continue
-            CASES.append(pytest.param(_region, _size, _kind, id=f"{_region}-{_kind}{_size}"))
+CASES = walk_cases(("load", "load_signed", "fused", "store", "store_imm", "atomic"))
 
 
 @pytest.mark.parametrize(("region", "size", "kind"), CASES)
 def test_walk_off_both_ends(region, size, kind):
-    setup, length = REGIONS[region]
-    registry = builtin_registry("rfc")
-    for off in (0, 5):
-        program = walker(setup, size, kind, off)
-        translations = [
-            translate(program, target=TARGET, profile="rfc", budget=None,
-                      backend_options=BackendOptions(registers=regs, use_hints=hints))
-            for regs, hints in ((None, True), (MAPS["reduced"], False))
-        ]
-        for delta, step, count in walks(length, size, off):
-            ctx = _ctx(delta, step, count, region)
-            ref = interp_run(program, ctx=ctx, host=HOSTS, profile="rfc", budget=None,
-                             helpers=registry)
-            for tr in translations:
-                got = tr.run(ctx=ctx, host=HOSTS, helpers=registry)
-                problem = compare_outcomes(ref, got)
-                assert problem is None, (f"off {off} delta {delta} step {step}: {problem}\n"
-                                         f"{tr.ir_listing()}")
+    check_walks(TARGET, region, size, kind, ((None, True), (MAPS["reduced"], False)))
 
 
 UNALIGNED = """
@@ -144,27 +117,4 @@ def test_alignment_tests_only_where_needed():
 
 
 def test_cache_is_not_filled_from_a_region_an_earlier_one_overlaps():
-    """Host regions may alias: with host0 = a read-only window inside host1 (earlier in the
-    table), a store into host1 outside the window is allowed, but one into the window must
-    fault even right after the other store went through the same pointer's cache."""
-    from femtojit.emu import layout
-    from femtojit.emu.unicorn_harness import UnicornHarness
-
-    program = walker(REGIONS["host_rw"][0], 4, "store", 0)
-    tr = translate(program, target=TARGET, profile="rfc", budget=None)
-    big = HostRegion(bytes(64), PERM_RW)
-    window = (HOST_BASE + 24, 8, PERM_READ)  # [24, 32) read-only
-    for delta, expect_status, expect_stores in ((0, -2, 3), (32, 0, 4)):
-        image = build_memory(DATA, RODATA, _ctx(delta, 8, 4, "host_rw"), [big])
-        harness = UnicornHarness(TARGET, tr.code, image)
-        harness.use_helpers(builtin_registry("rfc"), Runtime(), "rfc")
-        vm = harness.setup_abi_vm([], None)
-        table = layout.pack_region_table(image)
-        table = table[:4 * 12] + struct.pack("<III", *window) + table[4 * 12:]
-        harness.uc.mem_write(layout.REGION_TABLE_ADDR, table)
-        harness.uc.mem_write(vm + layout.VM_N_REGIONS, struct.pack("<I", 6))
-        harness.policy.read.append((layout.REGION_TABLE_ADDR, layout.REGION_TABLE_ADDR + 72))
-        outcome = harness.call(tr.entry_offset, [vm])
-        status, result, _ = harness.read_vm()
-        assert outcome.ret[0] == status & 0xFFFFFFFF
-        assert (status, result) == (expect_status, expect_stores), delta
+    check_overlapping_region_cache(TARGET)
