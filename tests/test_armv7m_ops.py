@@ -1,149 +1,75 @@
 """Every ALU operation and every branch condition, at both widths, with a register and with
 immediate operands, on edge values, interpreter vs armv7m.
 
-Each program loops over ctx records {a, b, out} (rfc profile: r2 = ctx length, division by
-zero defined), computes `a op b` into out, so one translation is checked on many value pairs
-at once; the comparison covers all of ctx. Each program runs under several register maps
-(default, none at all: everything spilled, two registers, high registers only).
+Each program loops over ctx records {a, b, out} (tests/ops_support.py; rfc profile: r2 = ctx
+length, division by zero defined), computes `a op b` into out, so one translation is checked
+on many value pairs at once; the comparison covers all of ctx. Each program runs under
+several register maps (default, none at all: everything spilled, two registers, high
+registers only), each with and without provenance hints.
 """
 
 from __future__ import annotations
 
-import random
-import struct
-
 import pytest
+from armv7m_support import TARGET
+from ops_support import (
+    ALU,
+    CONDS,
+    EDGES,
+    IMMS,
+    M64,
+    UNARY_KINDS,
+    alu_cases,
+    assert_division_results,
+    branch_bits_body,
+    check_records,
+    division_pairs,
+    pairs,
+    record_loop,
+    records,
+    unary_body,
+)
 
 from femtojit import isa
 from femtojit.backends.common.machine import BackendOptions
-from femtojit.builtin_helpers import builtin_registry
-from femtojit.interp import run as interp_run
 from femtojit.isa import Insn
 from femtojit.program import Program
-from femtojit.translation import compare_outcomes, translate
 
-M64 = (1 << 64) - 1
-EDGES = [0, 1, 2, 3, 7, 31, 32, 33, 63, 64, 0xFF, 0x7FFF, 0x8000, 0xFFFF, 0x7FFFFFFF,
-         0x80000000, 0xFFFFFFFF, 0x100000000, 0x7FFFFFFFFFFFFFFF, 0x8000000000000000, M64,
-         M64 - 1, 0xFFFFFFFF80000000, 0x123456789ABCDEF0, 0x80000000FFFFFFFF]
 MAPS = {"default": None, "none": (), "two": (6, 7), "high-only": (8, 9, 10, 11)}
-IMMS = [0, 1, -1, 7, 31, 32, 63, 255, 256, 0x1FF, 4095, -4096, 0x7FFFFFFF, -0x80000000,
-        0x12345678, 0xFF00]
 
 
-def _pairs(seed: int, n: int = 48) -> list[tuple[int, int]]:
-    rng = random.Random(seed)
-    pairs = [(a, b) for a in EDGES[::3] for b in EDGES[1::4]]
-    rng.shuffle(pairs)
-    pairs = pairs[: n // 2]
-    while len(pairs) < n:
-        pairs.append((rng.choice(EDGES + [rng.getrandbits(64)]),
-                      rng.choice(EDGES + [rng.getrandbits(64), rng.getrandbits(6)])))
-    return pairs
+def check_program(program: Program, ctx: bytes, maps=MAPS):
+    """Interpreter vs armv7m under each register map, with and without hints."""
+    variants = [(f"map {name} hints {hints}", BackendOptions(registers=regs, use_hints=hints))
+                for name, regs in maps.items() for hints in (True, False)]
+    return check_records(program, ctx, TARGET, variants)
 
 
-def _ctx(pairs) -> bytes:
-    return b"".join(struct.pack("<QQQ", a, b, 0xDEAD) for a, b in pairs)
-
-
-def _loop(body: list[Insn]) -> Program:
-    """for each 24-byte record at r6: r2 = a, r3 = b, body (result in r4), out = r4."""
-    head = [
-        Insn(isa.CLS_ALU64 | isa.ALU_MOV | isa.SRC_X, 6, 1),
-        Insn(isa.CLS_ALU64 | isa.ALU_MOV | isa.SRC_X, 7, 2),
-        Insn(isa.CLS_ALU64 | isa.ALU_ADD | isa.SRC_X, 7, 1),
-    ]
-    loop = [
-        Insn(isa.CLS_LDX | isa.MODE_MEM | isa.SIZE_DW, 2, 6, 0),
-        Insn(isa.CLS_LDX | isa.MODE_MEM | isa.SIZE_DW, 3, 6, 8),
-        *body,
-        Insn(isa.CLS_STX | isa.MODE_MEM | isa.SIZE_DW, 6, 4, 16),
-        Insn(isa.CLS_ALU64 | isa.ALU_ADD, 6, 0, 0, 24),
-    ]
-    check = Insn(isa.CLS_JMP | isa.JMP_JGE | isa.SRC_X, 6, 7, len(loop) + 1)
-    back = Insn(isa.OP_JA, 0, 0, -(len(loop) + 2))
-    tail = [Insn(isa.CLS_ALU64 | isa.ALU_MOV | isa.SRC_X, 0, 4), Insn(isa.OP_EXIT)]
-    return Program(head + [check] + loop + [back] + tail)
-
-
-def check_program(program: Program, ctx: bytes, maps=MAPS, profile: str = "rfc", budget=None):
-    registry = builtin_registry(profile)
-    ref = interp_run(program, ctx=ctx, profile=profile, budget=budget, helpers=registry)
-    assert ref.status == 0 or profile == "femto"
-    for name, regs in maps.items():
-        for hints in (True, False):
-            tr = translate(program, target="armv7m", profile=profile, budget=budget,
-                           backend_options=BackendOptions(registers=regs, use_hints=hints))
-            got = tr.run(ctx=ctx, helpers=registry)
-            problem = compare_outcomes(ref, got)
-            if problem:
-                out_ref = ref.memory["ctx"]
-                out_got = got.memory["ctx"]
-                bad = [i // 24 for i in range(16, len(out_ref), 24)
-                       if out_ref[i:i + 8] != out_got[i:i + 8]]
-                raise AssertionError(f"map {name} hints {hints}: {problem}; first bad record "
-                                     f"{ctx[24 * bad[0]:24 * bad[0] + 16].hex() if bad else ''}"
-                                     f"\n{tr.ir_listing()}")
-    return ref
-
-
-ALU = {
-    "add": (isa.ALU_ADD, 0), "sub": (isa.ALU_SUB, 0), "mul": (isa.ALU_MUL, 0),
-    "div": (isa.ALU_DIV, 0), "sdiv": (isa.ALU_DIV, 1), "mod": (isa.ALU_MOD, 0),
-    "smod": (isa.ALU_MOD, 1), "or": (isa.ALU_OR, 0), "and": (isa.ALU_AND, 0),
-    "xor": (isa.ALU_XOR, 0), "lsh": (isa.ALU_LSH, 0), "rsh": (isa.ALU_RSH, 0),
-    "arsh": (isa.ALU_ARSH, 0), "mov": (isa.ALU_MOV, 0), "movsx8": (isa.ALU_MOV, 8),
-    "movsx16": (isa.ALU_MOV, 16), "movsx32": (isa.ALU_MOV, 32),
-}
-
-
-def _alu_cases():
-    for name, (op, off) in ALU.items():
-        for wide in (False, True):
-            if name == "movsx32" and not wide:
-                continue
-            yield pytest.param(name, op, off, wide, id=f"{name}{64 if wide else 32}")
-
-
-@pytest.mark.parametrize(("name", "op", "off", "wide"), list(_alu_cases()))
+@pytest.mark.parametrize(("name", "op", "off", "wide"), list(alu_cases()))
 def test_alu_register_operand(name, op, off, wide):
     cls = isa.CLS_ALU64 if wide else isa.CLS_ALU
     body = [Insn(isa.CLS_ALU64 | isa.ALU_MOV | isa.SRC_X, 4, 2),
             Insn(cls | op | isa.SRC_X, 4, 3, off, 0)]
-    pairs = _pairs(hash(name) & 0xFFFF)
-    pairs += [(a, 0) for a in (5, M64, 0x8000000000000000)]  # division by zero (rfc)
-    pairs += [(0x80000000, 0xFFFFFFFF), (0x8000000000000000, M64)]  # INT_MIN / -1
-    check_program(_loop(body), _ctx(pairs))
+    values = pairs(hash(name) & 0xFFFF)
+    values += [(a, 0) for a in (5, M64, 0x8000000000000000)]  # division by zero (rfc)
+    values += [(0x80000000, 0xFFFFFFFF), (0x8000000000000000, M64)]  # INT_MIN / -1
+    check_program(record_loop(body), records(values))
 
 
 @pytest.mark.parametrize(("name", "op", "off", "wide"),
-                         [p for p in _alu_cases() if not p.values[0].startswith("movsx")])
+                         [p for p in alu_cases() if not p.values[0].startswith("movsx")])
 def test_alu_immediate_operand(name, op, off, wide):
     cls = isa.CLS_ALU64 if wide else isa.CLS_ALU
-    pairs = _pairs(7)
     body = [Insn(isa.CLS_ALU64 | isa.ALU_MOV | isa.SRC_X, 4, 2)]
     for imm in IMMS:  # one immediate after another on the same value: r4 = r4 op imm ...
         body.append(Insn(cls | op, 4, 0, off, imm))
         body.append(Insn(isa.CLS_ALU64 | isa.ALU_XOR | isa.SRC_X, 4, 2))
-    check_program(_loop(body), _ctx(pairs), maps={"default": None, "none": ()})
+    check_program(record_loop(body), records(pairs(7)), maps={"default": None, "none": ()})
 
 
-@pytest.mark.parametrize("kind", ["neg32", "neg64", "le16", "le32", "le64", "be16", "be32",
-                                  "be64", "bswap16", "bswap32", "bswap64"])
+@pytest.mark.parametrize("kind", UNARY_KINDS)
 def test_unary(kind):
-    if kind.startswith("neg"):
-        insn = Insn(0x84 if kind == "neg32" else 0x87, 4)
-    else:
-        opcode = {"le": 0xD4, "be": 0xDC, "bswap": 0xD7}[kind[:-2]]
-        insn = Insn(opcode, 4, 0, 0, int(kind[-2:]))
-    body = [Insn(isa.CLS_ALU64 | isa.ALU_MOV | isa.SRC_X, 4, 2), insn]
-    check_program(_loop(body), _ctx(_pairs(3)))
-
-
-CONDS = ["jeq", "jne", "jgt", "jge", "jlt", "jle", "jsgt", "jsge", "jslt", "jsle", "jset"]
-COND_OPS = dict(zip(CONDS, [isa.JMP_JEQ, isa.JMP_JNE, isa.JMP_JGT, isa.JMP_JGE, isa.JMP_JLT,
-                            isa.JMP_JLE, isa.JMP_JSGT, isa.JMP_JSGE, isa.JMP_JSLT,
-                            isa.JMP_JSLE, isa.JMP_JSET]))
+    check_program(record_loop(unary_body(kind)), records(pairs(3)))
 
 
 @pytest.mark.parametrize("wide", [False, True], ids=["32", "64"])
@@ -151,24 +77,11 @@ COND_OPS = dict(zip(CONDS, [isa.JMP_JEQ, isa.JMP_JNE, isa.JMP_JGT, isa.JMP_JGE, 
 def test_branch_conditions(cond, wide):
     """r4 = cond(a, b) ? 1 : 0 with b a register, then against several immediates, and with
     the operands swapped (a constant on the left after folding)."""
-    cls = isa.CLS_JMP if wide else isa.CLS_JMP32
-    op = COND_OPS[cond]
-    body = [Insn(isa.CLS_ALU64 | isa.ALU_MOV, 4, 0, 0, 0)]
-
-    def bit(insn: Insn) -> list[Insn]:
-        # r4 = r4 * 2 + cond
-        return [Insn(isa.CLS_ALU64 | isa.ALU_LSH, 4, 0, 0, 1), insn,
-                Insn(isa.CLS_JMP | isa.JMP_JA, 0, 0, 1),
-                Insn(isa.CLS_ALU64 | isa.ALU_OR, 4, 0, 0, 1)]
-
-    body += bit(Insn(cls | op | isa.SRC_X, 2, 3, 1, 0))
-    body += bit(Insn(cls | op | isa.SRC_X, 3, 2, 1, 0))
-    for imm in (0, 1, -1, 255, 0x7FFFFFFF, -0x80000000, 4096, 0x12345678):
-        body += bit(Insn(cls | op, 2, 0, 1, imm))
-    pairs = _pairs(11) + [(a, a) for a in EDGES[:8]] + [(0xFFFFFFFF, 0x1FFFFFFFF),
-                                                          (0x100000000, 0x200000000)]
-    # the jumps over one instruction make `bit` read "if cond: skip the ja", i.e. set on true
-    check_program(_loop(body), _ctx(pairs))
+    body = branch_bits_body(cond, wide, (0, 1, -1, 255, 0x7FFFFFFF, -0x80000000, 4096,
+                                         0x12345678))
+    values = pairs(11) + [(a, a) for a in EDGES[:8]] + [(0xFFFFFFFF, 0x1FFFFFFFF),
+                                                        (0x100000000, 0x200000000)]
+    check_program(record_loop(body), records(values))
 
 
 def test_memory_loads_and_stores_of_every_size():
@@ -186,37 +99,7 @@ def test_memory_loads_and_stores_of_every_size():
     body += [Insn(isa.CLS_STX | isa.MODE_MEM | isa.SIZE_H, 6, 4, 1),
              Insn(isa.CLS_STX | isa.MODE_MEM | isa.SIZE_W, 6, 4, 9),
              Insn(isa.CLS_ST | isa.MODE_MEM | isa.SIZE_B, 6, 0, 13, -3)]
-    check_program(_loop(body), _ctx(_pairs(5)))
-
-
-def _division_pairs(seed: int, n: int = 400) -> list[tuple[int, int]]:
-    """Dividend/divisor pairs of every magnitude class the 64-bit division distinguishes:
-    divisor below 2^32 with the dividend's upper half below or above it, divisor above 2^32
-    (with quotients that need the final correction), powers of two, 1, all-ones, signs."""
-    rng = random.Random(seed)
-    out = []
-    for _ in range(n):
-        kind = rng.randrange(7)
-        bits_a = rng.randrange(1, 65)
-        a = rng.getrandbits(bits_a)
-        if kind == 0:
-            b = rng.getrandbits(rng.randrange(1, 33)) or 1
-        elif kind == 1:
-            b = rng.getrandbits(rng.randrange(33, 65)) or 3
-        elif kind == 2:
-            b = 1 << rng.randrange(64)
-        elif kind == 3:
-            b = (a >> rng.randrange(1, 8)) or 1  # small quotients
-        elif kind == 4:
-            b = rng.choice([1, M64, M64 - 1, 0xFFFFFFFF, 0x100000000, 0x100000001, 1 << 63])
-        elif kind == 5:
-            q = rng.getrandbits(rng.randrange(1, 33))
-            b = rng.getrandbits(rng.randrange(33, 64)) | (1 << 32)
-            a = (q * b + rng.randrange(b)) & M64  # remainder just below the divisor
-        else:
-            b = (-rng.getrandbits(rng.randrange(1, 64))) & M64 or 5
-        out.append((a, b))
-    return out
+    check_program(record_loop(body), records(pairs(5)))
 
 
 @pytest.mark.parametrize("name", ["div", "mod", "sdiv", "smod"])
@@ -224,17 +107,9 @@ def test_div64_on_many_values(name):
     op, off = ALU[name]
     body = [Insn(isa.CLS_ALU64 | isa.ALU_MOV | isa.SRC_X, 4, 2),
             Insn(isa.CLS_ALU64 | op | isa.SRC_X, 4, 3, off, 0)]
-    pairs = _division_pairs(hash(name) & 0xFFF)
-    ctx = _ctx(pairs)
-    ref = check_program(_loop(body), ctx, maps={"default": None})
-    # the reference itself is right: Python's arithmetic on the same pairs
-    for i, (a, b) in enumerate(pairs):
-        got = struct.unpack_from("<Q", ref.memory["ctx"], 24 * i + 16)[0]
-        sa, sb = (a - (1 << 64) if a >> 63 else a), (b - (1 << 64) if b >> 63 else b)
-        q = abs(sa) // abs(sb) * (1 if (sa < 0) == (sb < 0) else -1)
-        expect = {"div": a // b, "mod": a % b, "sdiv": q & M64,
-                  "smod": (sa - q * sb) & M64}[name]
-        assert got == expect, (name, hex(a), hex(b))
+    values = division_pairs(hash(name) & 0xFFF)
+    ref = check_program(record_loop(body), records(values), maps={"default": None})
+    assert_division_results(name, values, ref.memory["ctx"])
 
 
 @pytest.mark.parametrize("k", [8, 16, 24, 31])
@@ -251,4 +126,4 @@ def test_shift_pairs_and_narrow_loads(k, right, wide):
         body += [Insn(isa.CLS_LDX | isa.MODE_MEM | size, 5, 6, 1),
                  Insn(cls | isa.ALU_LSH, 5, 0, 0, kk), Insn(cls | right, 5, 0, 0, kk),
                  Insn(isa.CLS_ALU64 | isa.ALU_XOR | isa.SRC_X, 4, 5)]
-    check_program(_loop(body), _ctx(_pairs(k)))
+    check_program(record_loop(body), records(pairs(k)))
