@@ -43,6 +43,20 @@ ALU_OPS = [isa.ALU_ADD, isa.ALU_SUB, isa.ALU_MUL, isa.ALU_DIV, isa.ALU_OR, isa.A
            isa.ALU_LSH, isa.ALU_RSH, isa.ALU_MOD, isa.ALU_XOR, isa.ALU_MOV, isa.ALU_ARSH]
 
 
+def alu_fields(draw) -> tuple[int, int, int, int]:
+    """(op, class, register source?, offset) of a random ALU instruction: any operation at
+    either width, signed division (offset 1) and sign-extending moves (8/16/32) included."""
+    op = draw(st.sampled_from(ALU_OPS))
+    cls = draw(st.sampled_from([isa.CLS_ALU, isa.CLS_ALU64]))
+    x = draw(st.booleans())
+    off = 0
+    if op in (isa.ALU_DIV, isa.ALU_MOD):
+        off = draw(st.sampled_from([0, 1]))
+    elif op == isa.ALU_MOV and x:
+        off = draw(st.sampled_from([0, 8, 16] + ([32] if cls == isa.CLS_ALU64 else [])))
+    return op, cls, x, off
+
+
 def lddw(op: int, reg: int, value: int) -> list[Insn]:
     return [Insn(op, reg, 0, 0, isa.s32(value)), Insn(0, 0, 0, 0, isa.s32(value >> 32))]
 
@@ -221,11 +235,13 @@ def counted_loop(draw, profile: str, layout: Layout):
     return init + body + [add, back]
 
 
-def jump_item(draw):
+def jump_item(draw, imm=imm32):
+    """A ("jump", ...) placeholder for resolve_items: any condition or ja, either class,
+    register or immediate (drawn from `imm`) operand; the target is drawn when resolved."""
     op = draw(st.sampled_from(list(isa.COND_JMP_OPS) + [isa.JMP_JA]))
     cls = draw(st.sampled_from([isa.CLS_JMP, isa.CLS_JMP32]))
     x = draw(st.booleans())
-    return ("jump", op, cls, x, draw(work_reg), draw(any_reg), draw(imm32))
+    return ("jump", op, cls, x, draw(work_reg), draw(any_reg), draw(imm))
 
 
 def resolve_items(draw, items: list, *, first_body: int, epilogue: int, sub_start: int,

@@ -13,6 +13,7 @@ import pytest
 from conftest import FUZZ_EXAMPLES
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from program_gen import alu_fields, unary_insn
 
 from femtojit import isa
 from femtojit.helpers import HelperRegistry, Runtime
@@ -30,36 +31,12 @@ imm32 = st.one_of(st.sampled_from(INTERESTING_IMM), st.integers(-(1 << 31), (1 <
 reg = st.integers(0, 9)
 any_src = st.integers(0, 10)
 
-ALU_OPS = [
-    isa.ALU_ADD, isa.ALU_SUB, isa.ALU_MUL, isa.ALU_DIV, isa.ALU_OR, isa.ALU_AND, isa.ALU_LSH,
-    isa.ALU_RSH, isa.ALU_MOD, isa.ALU_XOR, isa.ALU_MOV, isa.ALU_ARSH,
-]  # fmt: skip
-
 
 @st.composite
 def alu(draw):
-    op = draw(st.sampled_from(ALU_OPS))
-    cls = draw(st.sampled_from([isa.CLS_ALU, isa.CLS_ALU64]))
-    x = draw(st.booleans())
-    off = 0
-    if op in (isa.ALU_DIV, isa.ALU_MOD):
-        off = draw(st.sampled_from([0, 1]))
-    elif op == isa.ALU_MOV and x:
-        off = draw(st.sampled_from([0, 8, 16] + ([32] if cls == isa.CLS_ALU64 else [])))
+    op, cls, x, off = alu_fields(draw)
     opcode = cls | op | (isa.SRC_X if x else 0)
     return Insn(opcode, draw(reg), draw(any_src) if x else 0, off, 0 if x else draw(imm32))
-
-
-@st.composite
-def unary(draw):
-    kind = draw(st.sampled_from(["neg32", "neg64", "le", "be", "bswap"]))
-    dst = draw(reg)
-    if kind == "neg32":
-        return Insn(0x84, dst)
-    if kind == "neg64":
-        return Insn(0x87, dst)
-    opcode = {"le": 0xD4, "be": 0xDC, "bswap": 0xD7}[kind]
-    return Insn(opcode, dst, 0, 0, draw(st.sampled_from([16, 32, 64])))
 
 
 @st.composite
@@ -116,7 +93,7 @@ def programs(draw):
         if choice <= 3:
             body.append(draw(alu()))
         elif choice == 4:
-            body.append(draw(unary()))
+            body += draw(unary_insn())
         elif choice <= 6:
             body.append(draw(jump(body_length)))
         elif choice <= 8:

@@ -13,19 +13,20 @@ shows up in memory.
 from __future__ import annotations
 
 import pytest
+from calls_support import raise_for_fault_bits
 from conftest import CONFORMANCE_TESTS, FUZZ_EXAMPLES
 from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
+from program_gen import alu_fields, any_reg, jump_item, lddw, resolve_items, unary_insn, work_reg
 
 from femtojit import isa
 from femtojit.builtin_helpers import builtin_registry
 from femtojit.conformance.parser import parse_file
 from femtojit.errors import VerifyError
-from femtojit.helpers import HelperFault, HelperRegistry
+from femtojit.helpers import HelperRegistry
 from femtojit.ir.check import compare_engines
 from femtojit.isa import Insn
 from femtojit.program import Program
-from femtojit.status import Status
 from femtojit.verify import verify
 
 M64 = (1 << 64) - 1
@@ -76,12 +77,6 @@ value64 = st.one_of(
     st.integers(0, M64),
     st.integers(0, 0xFFFF),
 )
-work_reg = st.integers(0, 9)
-any_reg = st.integers(0, 10)
-
-ALU_OPS = [isa.ALU_ADD, isa.ALU_SUB, isa.ALU_MUL, isa.ALU_DIV, isa.ALU_OR, isa.ALU_AND,
-           isa.ALU_LSH, isa.ALU_RSH, isa.ALU_MOD, isa.ALU_XOR, isa.ALU_MOV, isa.ALU_ARSH]
-
 HELPER_SCRAMBLE, HELPER_PEEK, HELPER_POKE, HELPER_FAULT = 7, 8, 9, 10
 
 
@@ -101,10 +96,7 @@ def _registry() -> HelperRegistry:
         return 0
 
     def fault(call):
-        if call.regs[1] & 1:
-            raise HelperFault(Status.ILLEGAL_MEM)
-        if call.regs[1] & 2:
-            raise HelperFault(5, "positive status")  # becomes ILLEGAL_CALL
+        raise_for_fault_bits(call.regs[1])
         return call.regs[1] >> 1
 
     registry.register(HELPER_SCRAMBLE, "scramble", scramble)
@@ -114,37 +106,14 @@ def _registry() -> HelperRegistry:
     return registry
 
 
-def lddw(op: int, reg: int, value: int) -> list[Insn]:
-    return [Insn(op, reg, 0, 0, isa.s32(value)), Insn(0, 0, 0, 0, isa.s32(value >> 32))]
-
-
 @st.composite
 def alu_insn(draw, profile: str):
-    op = draw(st.sampled_from(ALU_OPS))
-    cls = draw(st.sampled_from([isa.CLS_ALU, isa.CLS_ALU64]))
-    x = draw(st.booleans())
-    off = 0
-    if op in (isa.ALU_DIV, isa.ALU_MOD):
-        off = draw(st.sampled_from([0, 1]))
-    elif op == isa.ALU_MOV and x:
-        off = draw(st.sampled_from([0, 8, 16] + ([32] if cls == isa.CLS_ALU64 else [])))
+    op, cls, x, off = alu_fields(draw)
     imm = 0 if x else draw(imm32)
     if not x and op in (isa.ALU_DIV, isa.ALU_MOD) and imm == 0 and profile == "femto":
         imm = 3  # the femto verifier rejects a zero immediate divisor
     return [Insn(cls | op | (isa.SRC_X if x else 0), draw(work_reg),
                  draw(any_reg) if x else 0, off, imm)]
-
-
-@st.composite
-def unary_insn(draw):
-    kind = draw(st.sampled_from(["neg32", "neg64", "le", "be", "bswap"]))
-    dst = draw(work_reg)
-    if kind == "neg32":
-        return [Insn(0x84, dst)]
-    if kind == "neg64":
-        return [Insn(0x87, dst)]
-    opcode = {"le": 0xD4, "be": 0xDC, "bswap": 0xD7}[kind]
-    return [Insn(opcode, dst, 0, 0, draw(st.sampled_from([16, 32, 64])))]
 
 
 @st.composite
@@ -250,13 +219,6 @@ def counted_loop(draw, profile: str, ctx_len: int, data_len: int, rodata_len: in
     return init + body + [add, back]
 
 
-def _jump(draw, back_ok: bool):
-    op = draw(st.sampled_from(list(isa.COND_JMP_OPS) + [isa.JMP_JA]))
-    cls = draw(st.sampled_from([isa.CLS_JMP, isa.CLS_JMP32]))
-    x = draw(st.booleans())
-    return op, cls, x, draw(work_reg), draw(any_reg), draw(imm32)
-
-
 @st.composite
 def programs(draw, profile: str, back_jumps: bool):
     """(program, ctx). Jumps land on item boundaries, so never inside an LDDW."""
@@ -292,7 +254,7 @@ def programs(draw, profile: str, back_jumps: bool):
         elif choice < 15:
             items.append(draw(pointer_insn()))
         elif choice < 17:
-            items.append(("jump", *_jump(draw, back_jumps)))
+            items.append(jump_item(draw, imm32))
         elif choice < 18 or (choice < 19 and not back_jumps):
             items.append(draw(call_insn()))
         elif choice < 19:
@@ -311,34 +273,8 @@ def programs(draw, profile: str, back_jumps: bool):
         if draw(st.integers(0, 5)) == 0:
             items.append(("local",))  # recursion: runs into the frame limit
         items.append([Insn(isa.OP_EXIT)])
-    # lay out, then resolve jump and call targets
-    starts = []
-    pos = 0
-    for item in items:
-        starts.append(pos)
-        pos += 1 if isinstance(item, tuple) else len(item)
-    starts.append(pos)
-    slots: list[Insn] = []
-    for index, item in enumerate(items):
-        here = starts[index]
-        if not isinstance(item, tuple):
-            slots += item
-            continue
-        if item[0] == "local":
-            slots.append(Insn(isa.OP_CALL, 0, isa.CALL_LOCAL, 0, starts[sub_start] - here - 1))
-            continue
-        _, op, cls, x, dst, src, imm = item
-        low = first_body if back_jumps else index + 1
-        target_item = draw(st.integers(low, epilogue_start))
-        delta = starts[target_item] - here - 1
-        if op == isa.JMP_JA:
-            if cls == isa.CLS_JMP32:
-                slots.append(Insn(isa.OP_JA32, 0, 0, 0, delta))
-            else:
-                slots.append(Insn(isa.OP_JA, 0, 0, delta))
-            continue
-        opcode = cls | op | (isa.SRC_X if x else 0)
-        slots.append(Insn(opcode, dst, src if x else 0, delta, 0 if x else imm))
+    slots = resolve_items(draw, items, first_body=first_body, epilogue=epilogue_start,
+                          sub_start=sub_start, back_jumps=back_jumps)
     return Program(slots, data=data, rodata=rodata), ctx
 
 
