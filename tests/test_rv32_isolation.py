@@ -11,24 +11,19 @@ from __future__ import annotations
 
 import pytest
 from conftest import FUZZ_EXAMPLES
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from isolation_support import check_hostile_program, hostile_programs
+from isolation_support import run_tightly as run_tightly_on
 from rv32_support import TARGET, strict_alignment  # noqa: F401  (a fixture)
-from test_isolation_armv7m import HOSTS, _Sink, hostile_programs
 
 from femtojit import isa
-from femtojit.backends.common.machine import BackendOptions
 from femtojit.backends.rv32.encode import A0, S0, S2, S5, T0
 from femtojit.builtin_helpers import builtin_registry
-from femtojit.emu import layout
-from femtojit.emu.unicorn_harness import UnicornHarness
-from femtojit.errors import EmulationError, VerifyError
-from femtojit.helpers import Runtime
-from femtojit.interp import run as interp_run
+from femtojit.errors import EmulationError
 from femtojit.isa import Insn
-from femtojit.memmap import NATIVE_STACK_BASE, NATIVE_STACK_TOP, build_memory
 from femtojit.program import Program
-from femtojit.translation import compare_outcomes, translate
+from femtojit.translation import translate
 
 pytestmark = pytest.mark.usefixtures("strict_alignment")
 
@@ -61,30 +56,13 @@ def _preserved():
 
 
 def run_tightly(tr, ctx: bytes, hosts) -> tuple:
-    """Run a translation allowing only its regions, the vm fields ABI v1 lets it write and
-    exactly its declared frame; check the callee-saved registers and sp come back intact."""
+    """The tightened run (tests/isolation_support.py) with s0-s11, gp, tp and sp to
+    preserve, and the helpers above."""
     from unicorn.riscv_const import UC_RISCV_REG_SP
 
-    image = build_memory(tr.program.data, tr.program.rodata, ctx, hosts)
-    harness = UnicornHarness(TARGET, tr.code, image)
-    harness.use_helpers(registry(tr.profile), Runtime(printf_stream=_Sink()), tr.profile)
-    vm = harness.setup_abi_vm(tr.imports, tr.budget)
-    frame = (NATIVE_STACK_TOP - tr.frame_size, NATIVE_STACK_TOP)
-    for rules in (harness.policy.read, harness.policy.write):
-        rules.remove((NATIVE_STACK_BASE, NATIVE_STACK_TOP))
-        rules.append(frame)
-    preserved = _preserved()
-    for reg, value in preserved.items():
-        harness.uc.reg_write(reg, value)
-    outcome = harness.call(tr.entry_offset, [vm])
-    for reg, value in preserved.items():
-        got = harness.uc.reg_read(reg)
-        assert got == value, f"register {reg} not preserved: {got:#x}"
-    assert harness.uc.reg_read(UC_RISCV_REG_SP) == NATIVE_STACK_TOP, "sp not restored"
-    status, result, _ = harness.read_vm()
-    assert outcome.ret[0] == status & 0xFFFFFFFF
-    assert result != layout.RESULT_POISON, "vm->result never written"
-    return status, result, harness.read_regions()
+    preserved = {f"register {reg}": (reg, value) for reg, value in _preserved().items()}
+    return run_tightly_on(tr, ctx, hosts, helpers=registry(tr.profile), preserved=preserved,
+                          sp_reg=UC_RISCV_REG_SP)
 
 
 SETTINGS = settings(max_examples=FUZZ_EXAMPLES or 150, deadline=None,
@@ -97,19 +75,7 @@ SETTINGS = settings(max_examples=FUZZ_EXAMPLES or 150, deadline=None,
 @given(case=hostile_programs(), profile=st.sampled_from(["femto", "rfc"]),
        regs=st.sampled_from([None, (), (S0, A0, T0), (S2, S5)]), hints=st.booleans())
 def test_hostile_programs_stay_inside(case, profile, regs, hints):
-    program, ctx = case
-    helpers = registry(profile)
-    try:
-        tr = translate(program, target=TARGET, profile=profile, budget=50,
-                       helpers=set(helpers.ids()),
-                       backend_options=BackendOptions(registers=regs, use_hints=hints))
-    except VerifyError:
-        assume(False)
-    status, result, memory = run_tightly(tr, ctx, HOSTS)
-    ref = interp_run(program, ctx=ctx, host=HOSTS, profile=profile, budget=50,
-                     helpers=helpers, runtime=Runtime(printf_stream=_Sink()))
-    got = type(ref)(status=status, result=result, engine=TARGET, memory=memory)
-    assert compare_outcomes(ref, got) is None, compare_outcomes(ref, got)
+    check_hostile_program(case, TARGET, profile, regs, hints, registry(profile), run_tightly)
 
 
 def test_tight_policy_catches_a_stray_store():
