@@ -22,6 +22,7 @@ import zlib
 import pytest
 from conftest import require_tool
 
+from bench.suite import FLETCHER_TEXT
 from femtojit.ir import lower
 from femtojit.ir import types as T
 from femtojit.ir.analysis import loop_depth
@@ -88,11 +89,7 @@ uint32_t stack_mix(struct ctx *c)
 }
 """
 
-TEXT = (b"AD3Awn4kb6FtcsyE0RU25U7f55Yncn3LP3oEx9Gl4qr7iDW7I8L6Pbw9jNnh0sE4DmCKucd1J8I34vn31W9"
-        b"24y5GMS74vUrZQc08805aj4Tf66HgL1cO94os10V2s2GDQ825yNh9Yuq3QHcA60xl31rdA7WskVtCXI7ru"
-        b"H1A4qaR6Uk454hm401lLmv2cGWt5KTJmr93d3JsGaRRPs4HqYi4mFGowo8fWv48IcA3N89Z99nf0A0H2R6"
-        b"P0uI4Tir682Of3Rk78DUB2dIGQRRpdqVTtLhgfET2gUGU65V3edSwADMqRttI9JPVz8JS37g5QZj4Ax56r"
-        b"U1u0m0K8YUs57UYG5645nbyNy4yqxu7")
+TEXT = FLETCHER_TEXT  # the paper's test vector (bench/suite.py)
 CTX = struct.pack("<I", len(TEXT)) + TEXT
 M32 = 0xFFFFFFFF
 
