@@ -90,3 +90,34 @@ def check_generated(data, compare_fn, profile: str, budget, **kinds) -> None:
     program, ctx, hosts = data.draw(programs(profile, **kinds))
     ref = compare_fn(program, ctx=ctx, host=hosts, profile=profile, budget=budget)
     event(f"status {ref.status}")
+
+
+def check_budget_runs_out(target: str, taken: int):
+    """A loop taking its back edge `taken` times (r0 counts the iterations), translated for
+    `target` with the default budget of 200: 200 taken branches run and the 201st stops
+    with OUT_OF_BRANCHES, r0 = the iterations done; a budget of 5 given at run time (ABI:
+    vm->branches_remaining) stops it after 5. Returns (translation, ctx, default run)."""
+    import struct
+
+    import femtojit
+    from femtojit import isa
+    from femtojit.isa import Insn
+    from femtojit.status import Status
+
+    program = Program([
+        Insn(isa.CLS_ALU64 | isa.ALU_MOV, 0, 0, 0, 0),
+        Insn(isa.CLS_LDX | isa.MODE_MEM | isa.SIZE_W, 2, 1, 0),
+        Insn(isa.CLS_ALU64 | isa.ALU_ADD, 0, 0, 0, 1),
+        Insn(isa.CLS_JMP | isa.JMP_JGT | isa.SRC_X, 2, 0, -2, 0),
+        Insn(isa.OP_EXIT),
+    ])
+    ctx = struct.pack("<I", taken + 1)
+    tr = femtojit.translate(program, target=target)
+    got = tr.run(ctx=ctx)
+    if taken <= 200:
+        assert got.status == 0 and got.result == taken + 1
+    else:
+        assert got.status == Status.OUT_OF_BRANCHES and got.result == 201
+    small = tr.run(ctx=ctx, budget=5)
+    assert small.status == (0 if taken <= 5 else Status.OUT_OF_BRANCHES)
+    return tr, ctx, got

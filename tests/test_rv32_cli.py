@@ -6,19 +6,15 @@
 from __future__ import annotations
 
 import json
-import struct
 import subprocess
 
 import pytest
+from backend_support import check_budget_runs_out
 from conftest import REPO, require_tool
 
 import femtojit
-from femtojit import isa
 from femtojit.blob import parse_blob
 from femtojit.cli import main as cli_main
-from femtojit.isa import Insn
-from femtojit.program import Program
-from femtojit.status import Status
 
 FLETCHER_BIN = REPO / "examples" / "fletcher32.bin"
 
@@ -88,20 +84,5 @@ def test_run_command_with_the_rv32_engine(capsys, tmp_path):
 
 @pytest.mark.parametrize("taken", [0, 199, 200, 201, 250])
 def test_budget_runs_out_at_exactly_the_201st_taken_branch(taken):
-    program = Program([
-        Insn(isa.CLS_ALU64 | isa.ALU_MOV, 0, 0, 0, 0),
-        Insn(isa.CLS_LDX | isa.MODE_MEM | isa.SIZE_W, 2, 1, 0),
-        Insn(isa.CLS_ALU64 | isa.ALU_ADD, 0, 0, 0, 1),
-        Insn(isa.CLS_JMP | isa.JMP_JGT | isa.SRC_X, 2, 0, -2, 0),
-        Insn(isa.OP_EXIT),
-    ])
-    ctx = struct.pack("<I", taken + 1)
-    tr = femtojit.translate(program, target="rv32imc")
-    got = tr.run(ctx=ctx)
-    if taken <= 200:
-        assert got.status == 0 and got.result == taken + 1
-    else:
-        assert got.status == Status.OUT_OF_BRANCHES and got.result == 201
-    small = tr.run(ctx=ctx, budget=5)  # the host's budget at run time
-    assert small.status == (0 if taken <= 5 else Status.OUT_OF_BRANCHES)
+    tr, ctx, _ = check_budget_runs_out("rv32imc", taken)
     assert tr.validate(inputs=[ctx]).ok
