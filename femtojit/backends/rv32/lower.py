@@ -96,13 +96,7 @@ class Selector(LoweringBase):
 
     def src(self, operand, scratch: int) -> int:
         """A register holding the operand: its own, x0 for 0, or `scratch` loaded with it."""
-        loc = self.where(operand)
-        if loc[0] == "reg":
-            return loc[1]
-        if loc == ("const", 0):
-            return ZERO
-        self.load_loc(scratch, loc)
-        return scratch
+        return self.src_loc(self.where(operand), scratch)
 
     def commit(self, var: Var, reg: int) -> None:
         """var := reg (a store when var is spilled)."""
@@ -126,6 +120,7 @@ class Selector(LoweringBase):
                 self.load_loc(d[1], s)
 
     def src_loc(self, loc: Loc, scratch: int) -> int:
+        """A register holding the value at loc: its own, x0 for 0, or `scratch` loaded."""
         if loc[0] == "reg":
             return loc[1]
         if loc == ("const", 0):
