@@ -285,12 +285,32 @@ class Selector(LoweringBase):
                     continue
                 if any(set(inputs) & set(ops[k].defs()) for k in range(j + 1, i)):
                     continue
+                if not self.inputs_survive(ops, j, i, after, inputs):
+                    continue
                 if sum(self.where(v)[0] != "reg" for v in (mul.a, mul.b, x)) > 2:
                     continue
                 out[j] = (None, None)
                 out[i] = (mul, x)
                 break
         return out
+
+    def inputs_survive(self, ops: list, j: int, i: int, after: list[int],
+                       inputs: list[Var]) -> bool:
+        """Whether the mul's inputs still hold their values at the add (i), where the MLA
+        reads them. One live past op i-1 keeps its register or slot; one that dies at the
+        mul (j) may have had its location handed to a value defined in between, so then the
+        ops in between must write nothing but their own results (and ip/lr), none of them
+        into an input's location."""
+        dead = [v for v in inputs if not (after[i - 1] >> v.n) & 1] if i > j + 1 else []
+        if not dead:
+            return True
+        places = {self.where(v) for v in dead}
+        for op in ops[j + 1:i]:
+            if not isinstance(op, PLAIN_OPS):
+                return False
+            if any(self.where(d) in places for d in op.defs()):
+                return False
+        return True
 
     def mla(self, d: Var, a, b, x) -> None:
         """d := a * b + x."""
@@ -1039,6 +1059,11 @@ def zero_test(term) -> Var | None:
         return term.alo
     return None
 
+
+#: Ops whose code writes only their results' locations and the scratch registers ip/lr
+#: (no fixed registers, no calls, no routines): what may sit between a mul and the add it
+#: fuses with when a mul input dies at the mul.
+PLAIN_OPS = (T.Mov, T.Bin, T.Un, T.Add64, T.Sub64, T.MulWide)
 
 #: Ops that may sit between a check and a later one its fast path implies: the slow path
 #: emits them a second time, so nothing that binds labels of its own.
