@@ -49,6 +49,7 @@ SETTINGS = settings(max_examples=FUZZ_EXAMPLES or 60, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 
+@pytest.mark.fuzz
 @SETTINGS
 @given(data=st.data(), profile=st.sampled_from(["femto", "rfc"]))
 def test_call_sequences(data, profile):

@@ -26,6 +26,7 @@ SMOKE = settings(
 FUZZ = settings(SMOKE, max_examples=FUZZ_EXAMPLES or 100, derandomize=False)
 
 
+@pytest.mark.fuzz
 @SMOKE
 @given(data=st.data(), profile=st.sampled_from(["femto", "rfc"]),
        budget=st.sampled_from([0, 3, 40, "default"]))
@@ -35,6 +36,7 @@ def test_generated_programs(data, profile, budget):
     check_generated(data, compare, profile, budget)
 
 
+@pytest.mark.fuzz
 @SMOKE
 @given(data=st.data(), profile=st.sampled_from(["femto", "rfc"]))
 def test_generated_programs_without_budget(data, profile):
@@ -42,6 +44,7 @@ def test_generated_programs_without_budget(data, profile):
     check_generated(data, compare, profile, None, back_jumps=False)
 
 
+@pytest.mark.fuzz
 @SMOKE
 @given(data=st.data(), profile=st.sampled_from(["femto", "rfc"]))
 def test_alu_chains(data, profile):

@@ -106,6 +106,7 @@ SETTINGS = settings(max_examples=FUZZ_EXAMPLES or 80, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 
+@pytest.mark.fuzz
 @SETTINGS
 @given(shape=st.sampled_from(SHAPES), wide=st.booleans(),
        region=st.sampled_from(list(BASES)), size=st.sampled_from([1, 2, 4, 8]),

@@ -327,6 +327,7 @@ _slot = st.builds(
 )
 
 
+@pytest.mark.fuzz
 @settings(max_examples=FUZZ_EXAMPLES or 300, deadline=None)
 @given(st.lists(_slot, max_size=12))
 def test_any_slots_round_trip(slots):
@@ -427,6 +428,7 @@ def valid_insn(draw) -> list[Insn]:
     return [Insn(0x95)]
 
 
+@pytest.mark.fuzz
 @settings(max_examples=FUZZ_EXAMPLES or 300, deadline=None)
 @given(st.lists(valid_insn(), min_size=1, max_size=10))
 def test_valid_instructions_disassemble_to_mnemonics(groups):

@@ -47,6 +47,7 @@ SETTINGS = settings(max_examples=FUZZ_EXAMPLES or 150, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 
+@pytest.mark.fuzz
 @SETTINGS
 @given(case=hostile_programs(), profile=st.sampled_from(["femto", "rfc"]),
        regs=st.sampled_from([None, (), (4, 5), (11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0)]),

@@ -80,6 +80,7 @@ def sample_blob(target: str = "armv7m", **changes) -> Blob:
     return Blob(**fields)
 
 
+@pytest.mark.fuzz
 @given(st.binary(max_size=600))
 @settings(max_examples=FUZZ_EXAMPLES or 50, deadline=None)
 def test_crc32_is_zlibs(lib, data):
@@ -156,6 +157,7 @@ def c_only_rule_broken(raw: bytes) -> bool:
     return bool(flags & ~1) or entry % alignment != 0 or imports_off % 4 != 0 or target != ARM
 
 
+@pytest.mark.fuzz
 @given(
     edits=st.lists(st.tuples(st.integers(0, 200), st.integers(0, 255)), max_size=4),
     cut=st.integers(0, 40),

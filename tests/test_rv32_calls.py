@@ -47,6 +47,7 @@ def check(program: Program, profile: str = "femto", budget="default", maps=MAPS)
                    helpers=registry(profile), optimize_off_too=False, assume_valid=False)
 
 
+@pytest.mark.fuzz
 @SETTINGS
 @given(data=st.data(), profile=st.sampled_from(["femto", "rfc"]))
 def test_call_sequences(data, profile):

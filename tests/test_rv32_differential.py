@@ -35,6 +35,7 @@ SMOKE = settings(
 FUZZ = settings(SMOKE, max_examples=FUZZ_EXAMPLES or 8)  # random only under make fuzz
 
 
+@pytest.mark.fuzz
 @SMOKE
 @given(data=st.data(), profile=st.sampled_from(["femto", "rfc"]),
        budget=st.sampled_from([0, 3, 40, "default"]))
@@ -44,6 +45,7 @@ def test_generated_programs(data, profile, budget):
     check_generated(data, compare, profile, budget)
 
 
+@pytest.mark.fuzz
 @SMOKE
 @given(data=st.data(), profile=st.sampled_from(["femto", "rfc"]))
 def test_generated_programs_without_budget(data, profile):
@@ -51,6 +53,7 @@ def test_generated_programs_without_budget(data, profile):
     check_generated(data, compare, profile, None, back_jumps=False)
 
 
+@pytest.mark.fuzz
 @SMOKE
 @given(data=st.data(), profile=st.sampled_from(["femto", "rfc"]))
 def test_alu_chains(data, profile):
@@ -58,6 +61,7 @@ def test_alu_chains(data, profile):
     compare(data.draw(alu_chain_programs(profile)), profile=profile, budget=None)
 
 
+@pytest.mark.fuzz
 @SMOKE
 @given(data=st.data(), profile=st.sampled_from(["femto", "rfc"]))
 def test_loops_run_into_the_budget(data, profile):
@@ -86,6 +90,7 @@ def test_loops_run_into_the_budget(data, profile):
     event(f"status {ref.status}")
 
 
+@pytest.mark.fuzz
 @SMOKE
 @given(data=st.data(), profile=st.sampled_from(["femto", "rfc"]),
        wide=st.booleans(), signed=st.booleans(), mod=st.booleans())

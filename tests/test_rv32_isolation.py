@@ -71,6 +71,7 @@ SETTINGS = settings(max_examples=FUZZ_EXAMPLES or 150, deadline=None,
                                            HealthCheck.function_scoped_fixture])
 
 
+@pytest.mark.fuzz
 @SETTINGS
 @given(case=hostile_programs(), profile=st.sampled_from(["femto", "rfc"]),
        regs=st.sampled_from([None, (), (S0, A0, T0), (S2, S5)]), hints=st.booleans())
