@@ -29,41 +29,6 @@ IMMS = [0, 1, -1, 7, 31, 32, 63, 255, 256, 0x1FF, 4095, -4096, 0x7FFFFFFF, -0x80
         0x12345678, 0xFF00]
 
 
-def _pairs(seed: int, n: int = 48) -> list[tuple[int, int]]:
-    rng = random.Random(seed)
-    pairs = [(a, b) for a in EDGES[::3] for b in EDGES[1::4]]
-    rng.shuffle(pairs)
-    pairs = pairs[: n // 2]
-    while len(pairs) < n:
-        pairs.append((rng.choice(EDGES + [rng.getrandbits(64)]),
-                      rng.choice(EDGES + [rng.getrandbits(64), rng.getrandbits(6)])))
-    return pairs
-
-
-def _ctx(pairs) -> bytes:
-    return b"".join(struct.pack("<QQQ", a, b, 0xDEAD) for a, b in pairs)
-
-
-def _loop(body: list[Insn]) -> Program:
-    """for each 24-byte record at r6: r2 = a, r3 = b, body (result in r4), out = r4."""
-    head = [
-        Insn(isa.CLS_ALU64 | isa.ALU_MOV | isa.SRC_X, 6, 1),
-        Insn(isa.CLS_ALU64 | isa.ALU_MOV | isa.SRC_X, 7, 2),
-        Insn(isa.CLS_ALU64 | isa.ALU_ADD | isa.SRC_X, 7, 1),
-    ]
-    loop = [
-        Insn(isa.CLS_LDX | isa.MODE_MEM | isa.SIZE_DW, 2, 6, 0),
-        Insn(isa.CLS_LDX | isa.MODE_MEM | isa.SIZE_DW, 3, 6, 8),
-        *body,
-        Insn(isa.CLS_STX | isa.MODE_MEM | isa.SIZE_DW, 6, 4, 16),
-        Insn(isa.CLS_ALU64 | isa.ALU_ADD, 6, 0, 0, 24),
-    ]
-    check = Insn(isa.CLS_JMP | isa.JMP_JGE | isa.SRC_X, 6, 7, len(loop) + 1)
-    back = Insn(isa.OP_JA, 0, 0, -(len(loop) + 2))
-    tail = [Insn(isa.CLS_ALU64 | isa.ALU_MOV | isa.SRC_X, 0, 4), Insn(isa.OP_EXIT)]
-    return Program(head + [check] + loop + [back] + tail)
-
-
 def pairs(seed: int, n: int = 48) -> list[tuple[int, int]]:
     rng = random.Random(seed)
     out = [(a, b) for a in EDGES[::3] for b in EDGES[1::4]]
