@@ -178,3 +178,20 @@ def test_translate_command(capsys, tmp_path):
     assert cli_main(["translate", str(prog), "-t", "armv7m", "--profile", "rfc",
                      "--validate", "4", "--mem-hex", "0100000002000000"]) == 0
     assert "validated armv7m" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("where", ["missing/dir/out.fjit", "."])
+def test_translate_unwritable_output_is_one_line_and_status_2(capsys, tmp_path, where):
+    out = tmp_path / where
+    assert cli_main(["translate", str(FLETCHER_BIN), "-t", "rv32imc", "-o", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("femtojit translate: error: cannot write ") and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("count", ["-1", "many"])
+def test_translate_validate_count_must_be_a_count(capsys, count):
+    with pytest.raises(SystemExit) as stop:  # argparse's own exit, as for every bad option
+        cli_main(["translate", str(FLETCHER_BIN), "-t", "armv7m", f"--validate={count}"])
+    assert stop.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("femtojit translate: error: argument --validate") and err.count("\n") == 1

@@ -50,7 +50,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--no-opt", action="store_true", help="skip the IR optimisation passes")
     p.add_argument(
-        "--validate", nargs="?", const=100, type=int, metavar="N",
+        "--validate", nargs="?", const=100, type=_count, metavar="N",
         help="run the translation and the interpreter on the given input (--mem/--mem-hex) "
         "and on N generated ctx inputs (default 100), and compare",
     )
@@ -100,8 +100,21 @@ def main(args: argparse.Namespace) -> int:
         if args.output == "-":
             sys.stdout.buffer.write(data)
         else:
-            out.write_bytes(data)
+            from femtojit.cli.common import write_output
+
+            write_output(args.output, data)
     return status
+
+
+def _count(text: str) -> int:
+    """argparse type for --validate: a count of generated inputs, 0 or more."""
+    try:
+        value = int(text, 0)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"a count of inputs must be 0 or more, not {value}")
+    return value
 
 
 def _symbol_name(path) -> str:
