@@ -283,8 +283,6 @@ class Selector(LoweringBase):
                 if any(isinstance(v, Const) and v.value & (v.value - 1) == 0
                        for v in (mul.a, mul.b)):  # by a power of two: a shift is as short
                     continue
-                if any(set(inputs) & set(ops[k].defs()) for k in range(j + 1, i)):
-                    continue
                 if not self.inputs_survive(ops, j, i, after, inputs):
                     continue
                 if sum(self.where(v)[0] != "reg" for v in (mul.a, mul.b, x)) > 2:
@@ -297,10 +295,12 @@ class Selector(LoweringBase):
     def inputs_survive(self, ops: list, j: int, i: int, after: list[int],
                        inputs: list[Var]) -> bool:
         """Whether the mul's inputs still hold their values at the add (i), where the MLA
-        reads them. One live past op i-1 keeps its register or slot; one that dies at the
-        mul (j) may have had its location handed to a value defined in between, so then the
-        ops in between must write nothing but their own results (and ip/lr), none of them
-        into an input's location."""
+        reads them. None may be redefined in between. One live past op i-1 keeps its
+        register or slot; one that dies at the mul (j) may have had its location handed to a
+        value defined in between, so then the ops in between must write nothing but their
+        own results (and ip/lr), none of them into an input's location."""
+        if any(set(inputs) & set(op.defs()) for op in ops[j + 1:i]):
+            return False
         dead = [v for v in inputs if not (after[i - 1] >> v.n) & 1] if i > j + 1 else []
         if not dead:
             return True
