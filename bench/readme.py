@@ -15,6 +15,8 @@ import json
 import sys
 from pathlib import Path
 
+from bench.run import OWN_LIBGCC_NOTE, RESULTS_DIR
+
 ROOT = Path(__file__).resolve().parent.parent
 BEGIN = "<!-- bench-table:begin (written by python -m bench.readme; do not edit) -->"
 END = "<!-- bench-table:end -->"
@@ -78,9 +80,7 @@ def ratio_table(results: dict) -> str:
         cells.append("–" if value is None else f"**{value:.0f}×**")
     lines.append("| " + " | ".join(cells) + " |")
     if own_libgcc:
-        lines += ["", "¹ includes femtojit's own 64-bit multiply/divide routines "
-                  "(bench/native/xtensa_libgcc.c): the LX106 has none in hardware or in "
-                  "Debian's libgcc."]
+        lines += ["", f"¹ {OWN_LIBGCC_NOTE}"]
     if results.get("failures"):
         lines += ["", f"**{len(results['failures'])} disagreement(s) in this run** — see "
                   "bench/results/latest.md."]
@@ -99,7 +99,7 @@ def replace_section(text: str, block: str) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.readme",
                                      description=__doc__.split("\n")[0])
-    parser.add_argument("--results", type=Path, default=ROOT / "bench/results/latest.json")
+    parser.add_argument("--results", type=Path, default=RESULTS_DIR / "latest.json")
     parser.add_argument("--readme", type=Path, default=ROOT / "README.md")
     parser.add_argument("--check", action="store_true",
                         help="exit 1 if the README's table differs from the results")

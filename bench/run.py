@@ -44,6 +44,11 @@ from femtojit.memmap import build_memory
 from femtojit.result import RunResult
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
+#: The footnote of native figures that include bench/native/xtensa_libgcc.c.
+OWN_LIBGCC_NOTE = (
+    "LX106 native figure includes femtojit's own `__muldi3` / 64-bit division "
+    "(bench/native/xtensa_libgcc.c): Debian's xtensa-lx106-elf libgcc has none, and "
+    "the LX106 has no high-half multiply and no divide instruction.")
 M64 = (1 << 64) - 1
 
 
@@ -487,12 +492,7 @@ def markdown(results: dict) -> str:
         lines.append("| " + " | ".join(cells) + " |")
     lines.append("")
     if footnotes:
-        lines += [
-            "¹ LX106 native figure includes femtojit's own `__muldi3` / 64-bit division "
-            "(bench/native/xtensa_libgcc.c): Debian's xtensa-lx106-elf libgcc has none, and "
-            "the LX106 has no high-half multiply and no divide instruction.",
-            "",
-        ]
+        lines += [f"¹ {OWN_LIBGCC_NOTE}", ""]
 
     lines += ["## Code size (bytes)", ""]
     header = ["program"] + [f"bytecode {m}" for m in mcpus] + [f"native {t}" for t in natives]
